@@ -1,0 +1,1 @@
+"""The verify layer: hypothesis strategies and properties, the suite runner, reports, the CLI."""

@@ -1,0 +1,1 @@
+"""One module per ``sbias`` subcommand; each exposes ``register(subparsers)``."""
