@@ -233,6 +233,12 @@ def load_xy(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     p = Path(path)
     if not p.exists():
         raise InputError(f"data file not found: {p}")
+    if p.is_dir():
+        raise InputError(f"{p} is a folder, not an .npz file")
+    with open(p, "rb") as fh:
+        magic = fh.read(4)
+    if magic[:2] != b"PK":  # .npz files are zip archives
+        raise InputError(f"{p}: not a readable .npz file (not a zip archive of arrays X and y)")
     try:
         with np.load(p, allow_pickle=False) as z:
             keys = set(z.files)
