@@ -1,0 +1,33 @@
+"""The property suite: one module per claim of the theory (DESIGN §2), in dependency order."""
+
+from . import (
+    basin_fractions,
+    clusters_match,
+    conservation,
+    escape_slope,
+    extrema_complete,
+    finite_eps,
+    growth_rates,
+    mass_concentration,
+    symbolic_numeric,
+    width_independence,
+    xor_closed_forms,
+)
+from .base import Outcome, Property
+
+PROPERTIES: list[Property] = [
+    symbolic_numeric.PROPERTY,
+    conservation.PROPERTY,
+    extrema_complete.PROPERTY,
+    finite_eps.PROPERTY,
+    clusters_match.PROPERTY,
+    width_independence.PROPERTY,
+    growth_rates.PROPERTY,
+    escape_slope.PROPERTY,
+    mass_concentration.PROPERTY,
+    xor_closed_forms.PROPERTY,
+    basin_fractions.PROPERTY,
+]
+BY_NAME = {p.name: p for p in PROPERTIES}
+
+__all__ = ["BY_NAME", "PROPERTIES", "Outcome", "Property"]

@@ -1,0 +1,65 @@
+"""Property: the share of neurons reaching each extremum equals its predicted basin fraction."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from numerics.measure import match
+
+from ..example import Example
+from ..strategies import both_labels, datasets, general_position, losses, seeds
+from ..training import train_to_escape
+from .base import Outcome, Property, r
+
+CLAIM = ("With isotropic directions and |a| ≪ |w| at start, the fraction of neurons within 3° "
+         "of each extremum at escape equals its predicted basin fraction within binomial error "
+         "(4 standard deviations of the two sampling errors, plus 1/m).")
+
+M = 2048
+EPS = 1e-6
+TAU_DEG = 3.0
+SAMPLES = 4000
+Z = 4.0  # 4 sd: a false alarm per extremum ≈ 6e-5, ≈ 1e-3 over ≤ 16 extrema
+
+
+def check(ex: Example, theory, profile) -> Outcome:
+    p = ex.problem()
+    pred = theory.predict(p, basins=True, init="small_a", basin_samples=SAMPLES, seed=ex.seed)
+    if pred.degenerate or not pred.extrema:
+        return Outcome.not_applicable("no first-order prediction")
+    run = train_to_escape(p, M, EPS, ex.seed + 1, init="small_a", device=profile.device)
+    if not run.escaped:
+        return Outcome(False, f"training did not escape ({run.stop_reason})", {})
+    mr = match(run.W, run.a, pred, TAU_DEG)
+    rows, problems = [], []
+    for k, e in enumerate(pred.extrema):
+        b = e.basin_fraction or 0.0
+        got = float(np.sum((mr.nearest == k) & (mr.angles_deg <= TAU_DEG))) / M
+        sd = np.sqrt(max(b * (1 - b), 1.0 / M) * (1.0 / M + 1.0 / SAMPLES))
+        tol = Z * sd + 1.0 / M
+        rows.append({"extremum": k, "basin": r(b, 4), "neurons": r(got, 4), "tol": r(tol, 3)})
+        if abs(got - b) > tol:
+            problems.append(f"extremum {k}: {100 * got:.2f} % of neurons vs basin "
+                            f"{100 * b:.2f} % (tolerance {100 * tol:.2f} %)")
+    ok = not problems
+    return Outcome(ok, f"{len(rows)} basin fractions within binomial error" if ok
+                   else "; ".join(problems[:3]), {"m": M, "basins": rows})
+
+
+@st.composite
+def _strategy(draw, profile):
+    X, y = draw(datasets(n_max=12, d_max=3))
+    assume(general_position(X) and both_labels(y))
+    return Example(X, y, draw(st.sampled_from(("relu", "leaky_relu:0.1", "abs"))),
+                   draw(losses()), draw(seeds()))
+
+
+def _builtins():
+    from numerics.datasets import skewed_xor
+
+    return [Example(*skewed_xor(n=64, alpha=float(np.pi / 3), seed=7), "relu", "logistic", 7)]
+
+
+PROPERTY = Property("basin_fractions", CLAIM, _strategy, check, _builtins, uses_prediction=True)

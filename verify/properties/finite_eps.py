@@ -1,0 +1,88 @@
+"""Property: training and the reduced early-phase system agree neuron by neuron, better as ε → 0."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from numerics.engine import train
+from numerics.init import init_weights
+
+from ..example import Example
+from ..strategies import both_labels, datasets, general_position, seeds
+from ..training import rate_bound
+from .base import Outcome, Property, r
+
+CLAIM = ("From the same initial weights, gradient descent on the full loss and the reduced "
+         "system w' = a∇G, a' = G (explicit Euler on the same steps) agree neuron by neuron at "
+         "half the escape time, with an angle difference that shrinks as ε shrinks (the "
+         "neglected terms have relative size |f| ≈ ε there).")
+
+EPSS = (1e-3, 1e-5, 1e-7)
+FACTOR = 10.0  # required shrink per 100× smaller ε; the neglected terms predict 100×
+M = 24
+
+
+def angle_errors(ex: Example, theory, epss=EPSS):
+    p = ex.problem()
+    lam = theory.predict(p, basins=False).lambda_max
+    if not lam:
+        return None
+    lr = 0.05 / rate_bound(p)
+    out = []
+    for eps in epss:
+        W, a = init_weights("gaussian", M, p.d, eps, ex.seed)
+        t_half = 0.5 * math.log(1.0 / eps) / lam
+        steps = max(1, int(math.ceil(t_half / lr)))
+        run = train(p, W, a, lr=lr, steps=steps, progress=False)
+        red = theory.reduced(p, W.numpy(), a.numpy(), np.full(steps, lr))
+        Wr = red.W[-1]
+        cos = np.sum(Wr * run.W, axis=1) / (np.linalg.norm(Wr, axis=1)
+                                             * np.linalg.norm(run.W, axis=1))
+        angle = float(np.degrees(np.max(np.arccos(np.clip(cos, -1, 1)))))
+        # norms too: relative difference of |θ_j|
+        nr = np.sqrt(np.sum(Wr**2, 1) + red.a[-1] ** 2)
+        nt = np.sqrt(np.sum(run.W**2, 1) + run.a**2)
+        out.append((angle, float(np.max(np.abs(nr - nt) / nt)), steps))
+    return out
+
+
+def check(ex: Example, theory, profile) -> Outcome:
+    errs = angle_errors(ex, theory)
+    if errs is None:
+        return Outcome.not_applicable("no growing extremum")
+    ang = [e[0] for e in errs]
+    rel = [e[1] for e in errs]
+    steps = max(e[2] for e in errs)
+    # floor: float64 rounding accumulated over the steps (a few ulps per step, in degrees)
+    floor = math.degrees(steps * 1e-14) + 1e-12
+    ok = True
+    for k in range(1, len(ang)):
+        for seq in (ang, rel):
+            if not (seq[k] <= seq[k - 1] / FACTOR or seq[k] <= floor):
+                ok = False
+    ev = {"eps": list(EPSS), "max_angle_diff_deg": [r(a) for a in ang],
+          "max_rel_norm_diff": [r(x) for x in rel], "floor_deg": r(floor)}
+    msg = (f"angle differences {ev['max_angle_diff_deg']} deg shrink ≥{FACTOR:g}× per 100× ε"
+           if ok else f"training and reduced system do not converge as ε→0: angle differences "
+           f"{ev['max_angle_diff_deg']} deg, norm differences {ev['max_rel_norm_diff']}")
+    return Outcome(ok, msg, ev)
+
+
+@st.composite
+def _strategy(draw, profile):
+    X, y = draw(datasets(n_max=16, d_max=3))
+    assume(general_position(X) and both_labels(y))
+    return Example(X, y, draw(st.sampled_from(("relu", "leaky_relu:0.1"))), "logistic",
+                   draw(seeds()))
+
+
+def _builtins():
+    X = np.array([[1.0, 0], [-1, 0], [0.5, 0.866], [-0.5, -0.866]])
+    return [Example(X, np.array([-1.0, -1, 1, 1]), "relu", "logistic", 0)]
+
+
+PROPERTY = Property("finite_eps_agreement", CLAIM, _strategy, check, _builtins)

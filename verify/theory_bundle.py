@@ -1,0 +1,181 @@
+"""The theory under test, as one injectable bundle.
+
+Every property checks *a* :class:`Theory` against training.  :func:`package_theory` is the
+package's own (``theory.extrema.predict``, the sympy early-phase right-hand side, the reduced
+integrator, the XOR closed forms, the conservation law).  :func:`planted` builds deliberately
+wrong theories — a rotated direction, flipped signs, wrong growth rates, a missing or an extra
+extremum, wrong loss weights — so the test suite can show that each property rejects them
+("a check must be able to fail").
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from theory.derive import early_phase_rhs
+from theory.errors import InputError
+from theory.extrema import Extremum, Prediction, predict
+from theory.reduced import euler_steps
+from theory.xor import xor_closed_forms
+
+
+def _conserved(W: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``a_j² − |w_j|²`` per neuron (DESIGN §2: conserved for 1-homogeneous σ)."""
+    return np.asarray(a) ** 2 - np.sum(np.asarray(W) ** 2, axis=-1)
+
+
+def _xor(alpha: float, mu: float) -> list[dict]:
+    return xor_closed_forms(alpha, mu)
+
+
+@dataclass(frozen=True)
+class Theory:
+    """What a property may ask of the theory.
+
+    * ``predict(problem, **kw) -> Prediction``: the extremal directions (DESIGN §4 schema);
+    * ``early_rhs(problem) -> rhs(W, a) -> (dW, da)``: the early-phase system ``w' = a∇G``,
+      ``a' = G``;
+    * ``reduced(problem, W0, a0, dts) -> trajectory`` with ``.W`` (T×m×d), ``.a`` (T×m): the
+      reduced system integrated with explicit Euler on the given steps;
+    * ``xor(alpha, mu) -> list[dict(direction, sign, growth_rate)]``: closed forms;
+    * ``conserved(W, a) -> (m,)``: the quantity gradient flow conserves per neuron.
+    """
+
+    name: str
+    predict: Callable[..., Prediction]
+    early_rhs: Callable
+    reduced: Callable
+    xor: Callable[[float, float], list]
+    conserved: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def package_theory() -> Theory:
+    """The package's own theory layer."""
+    return Theory("package", predict, early_phase_rhs, euler_steps, _xor, _conserved)
+
+
+# ----------------------------------------------------------------------------- planted errors
+def _rotate(u: np.ndarray, deg: float) -> np.ndarray:
+    """Rotate unit ``u`` by ``deg`` degrees in the plane of ``u`` and a fixed orthogonal vector
+    (the first coordinate axis made orthogonal to ``u``, or the second if parallel)."""
+    d = len(u)
+    for k in range(d):
+        e = np.zeros(d)
+        e[k] = 1.0
+        h = e - np.dot(e, u) * u
+        if np.linalg.norm(h) > 1e-3:
+            break
+    h /= np.linalg.norm(h)
+    th = math.radians(deg)
+    return math.cos(th) * u + math.sin(th) * h
+
+
+def _perturb_prediction(pred: Prediction, how: str, arg: float) -> Prediction:
+    ex = [copy.copy(e) for e in pred.extrema]
+    if how == "rotate":
+        ex = [replace(e, direction=_rotate(e.direction, arg), exact=None) for e in ex]
+    elif how == "flip_sign":
+        ex = [replace(e, sign=-e.sign, G=-e.G, exact=None) for e in ex]
+    elif how == "growth":
+        ex = [replace(e, growth_rate=e.growth_rate * arg, G=e.G * arg) for e in ex]
+    elif how == "growth_top":
+        if ex:
+            k = max(range(len(ex)), key=lambda i: ex[i].growth_rate)
+            ex[k] = replace(ex[k], growth_rate=ex[k].growth_rate * arg, G=ex[k].G * arg)
+    elif how == "drop":
+        if ex:
+            # drop the extremum that catches the most neurons (largest basin, then growth rate)
+            k = max(range(len(ex)), key=lambda i: ((ex[i].basin_fraction or 0), ex[i].growth_rate))
+            ex.pop(k)
+    elif how == "extra":
+        d = len(ex[0].direction) if ex else 2
+        rng = np.random.default_rng(12345)
+        u = rng.normal(size=d)
+        u /= np.linalg.norm(u)
+        lam = pred.lambda_max or 1.0
+        ex.append(Extremum(u, 1, lam, lam, "smooth", 0.05, None))
+    elif how == "basins_reversed":
+        fr = [e.basin_fraction for e in ex][::-1]
+        ex = [replace(e, basin_fraction=f) for e, f in zip(ex, fr)]
+    else:  # pragma: no cover - guarded by planted()
+        raise AssertionError(how)
+    rates = [e.growth_rate for e in ex]
+    return Prediction(ex, max(rates) if rates else None, pred.degenerate, pred.complete,
+                      f"planted:{how}")
+
+
+class _ScaledG:
+    """A problem whose G (and ∇G) are multiplied by ``k``: the reduced system of wrong loss
+    weights ``c_i → k c_i``."""
+
+    def __init__(self, problem, k: float):
+        self._p, self._k = problem, k
+        self.d, self.n = problem.d, problem.n
+
+    def G(self, W, weights=None):
+        return self._k * self._p.G(W, weights)
+
+    def grad_G(self, W, weights=None):
+        return self._k * self._p.grad_G(W, weights)
+
+
+PLANTS = ("rotate", "flip_sign", "growth", "growth_top", "drop", "extra", "basins_reversed", "weights",
+          "conserved_sum", "xor_rotate", "xor_growth")
+
+
+def planted(how: str, arg: float | None = None) -> Theory:
+    """A deliberately wrong theory.
+
+    ``rotate`` (arg degrees, default 10), ``flip_sign``, ``growth`` (rates × arg, default 1.5),
+    ``growth_top`` (only the largest rate × arg, default 1.5: changes every λ_k/λ_max),
+    ``drop`` (the extremum with the largest basin is missing), ``extra`` (a spurious extremum),
+    ``basins_reversed``: perturb the predicted extrema.  ``weights`` (× arg, default 1.5): the
+    early-phase system and reduced integrator use wrong loss weights ``c_i → arg·c_i``.
+    ``conserved_sum``: claims ``a² + |w|²`` is conserved.  ``xor_rotate`` (arg degrees),
+    ``xor_growth`` (× arg): wrong XOR closed forms."""
+    base = package_theory()
+    if how in ("rotate", "flip_sign", "growth", "growth_top", "drop", "extra",
+               "basins_reversed"):
+        default = {"rotate": 10.0, "growth": 1.5, "growth_top": 1.5}.get(how, 0.0)
+        k = default if arg is None else float(arg)
+
+        def pred(problem, **kw):
+            return _perturb_prediction(base.predict(problem, **kw), how, k)
+
+        return replace(base, name=f"planted:{how}", predict=pred)
+    if how == "weights":
+        k = 1.5 if arg is None else float(arg)
+
+        def rhs(problem):
+            f = base.early_rhs(problem)
+            return lambda W, a: tuple(k * v for v in f(W, a))
+
+        def reduced(problem, W0, a0, dts):
+            return base.reduced(_ScaledG(problem, k), W0, a0, dts)
+
+        return replace(base, name="planted:weights", early_rhs=rhs, reduced=reduced)
+    if how == "conserved_sum":
+        return replace(base, name="planted:conserved_sum",
+                       conserved=lambda W, a: np.asarray(a) ** 2
+                       + np.sum(np.asarray(W) ** 2, axis=-1))
+    if how in ("xor_rotate", "xor_growth"):
+        k = (5.0 if how == "xor_rotate" else 1.5) if arg is None else float(arg)
+
+        def xor(alpha, mu):
+            out = []
+            for e in base.xor(alpha, mu):
+                e = dict(e)
+                if how == "xor_rotate":
+                    e["direction"] = _rotate(np.asarray(e["direction"], dtype=float), k)
+                else:
+                    e["growth_rate"] = e["growth_rate"] * k
+                out.append(e)
+            return out
+
+        return replace(base, name=f"planted:{how}", xor=xor)
+    raise InputError(f"unknown planted theory {how!r}; known: {', '.join(PLANTS)}")
