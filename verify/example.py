@@ -32,7 +32,8 @@ class Example:
 
     def describe(self) -> str:
         n, d = np.shape(self.X)
-        extra = ", ".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        extra = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in sorted(self.params.items()))
         return (f"n={n}, d={d}, activation={self.activation}, loss={self.loss}, "
                 f"seed={self.seed}" + (f", {extra}" if extra else ""))
 

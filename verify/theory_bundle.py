@@ -124,8 +124,8 @@ class _ScaledG:
         return self._k * self._p.grad_G(W, weights)
 
 
-PLANTS = ("rotate", "flip_sign", "growth", "growth_top", "drop", "extra", "basins_reversed", "weights",
-          "conserved_sum", "xor_rotate", "xor_growth")
+PLANTS = ("rotate", "flip_sign", "growth", "growth_top", "drop", "extra", "basins_reversed",
+          "weights", "conserved_sum", "xor_rotate", "xor_growth")
 
 
 def planted(how: str, arg: float | None = None) -> Theory:

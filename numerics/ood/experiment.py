@@ -190,11 +190,14 @@ def format_table(table: list[dict]) -> str:
             f"{'t':>7} {'p':>8}  mid>final")
     lines = [head, "-" * len(head)]
     for r in table:
-        pct = 1.0 if r["metric"] == "feature_scale" else 100.0
+        if r["metric"] == "feature_scale":
+            vals = f"{r['mid_mean']:6.3g} {r['final_mean']:6.3g} {r['diff_mean']:+6.2g}"
+        else:
+            vals = (f"{100 * r['mid_mean']:6.1f} {100 * r['final_mean']:6.1f} "
+                    f"{100 * r['diff_mean']:+6.1f}")
         t = "-" if r["t"] is None else f"{r['t']:.2f}"
         p = "-" if r["p"] is None else f"{r['p']:.4f}"
-        lines.append(f"{r['setting']:<18} {r['metric']:<26} {r['mid_mean'] * pct:6.1f} "
-                     f"{r['final_mean'] * pct:6.1f} {r['diff_mean'] * pct:+6.1f} {t:>7} {p:>8}  "
+        lines.append(f"{r['setting']:<18} {r['metric']:<26} {vals} {t:>7} {p:>8}  "
                      f"{'yes' if r['mid_beats_final'] else 'no'}"
                      f"{' (p<0.05)' if r['significant'] else ''}")
     return "\n".join(lines)

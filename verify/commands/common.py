@@ -7,7 +7,6 @@ import json
 import sys
 
 from theory.activations import KNOWN as ACTIVATIONS
-from theory.losses import KNOWN as LOSSES
 
 ACTIVATION_HELP = (f"activation σ: {' | '.join(ACTIVATIONS)} (leaky_relu:G has slope G in [0, 1) "
                    "for z < 0; default relu)")

@@ -59,7 +59,7 @@ def _strategy(draw, profile):
 def _builtins():
     from numerics.datasets import skewed_xor
 
-    return [Example(*skewed_xor(n=64, alpha=float(np.pi / 3), seed=7), "relu", "logistic", 7)]
+    return [Example(*skewed_xor(n=16, alpha=float(np.pi / 3), seed=7), "relu", "logistic", 7)]
 
 
 PROPERTY = Property("basin_fractions", CLAIM, _strategy, check, _builtins, uses_prediction=True)

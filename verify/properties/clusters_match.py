@@ -59,9 +59,9 @@ def _strategy(draw, profile):
 def _builtins():
     from numerics.datasets import skewed_xor, xor
 
-    X, y = skewed_xor(n=64, alpha=float(np.pi / 3), seed=0)
+    X, y = skewed_xor(n=16, alpha=float(np.pi / 3), seed=0)
     return [Example(X, y, "relu", "logistic", 0),
-            Example(*xor(n=64, seed=1), "leaky_relu:0.1", "logistic", 1)]
+            Example(*xor(n=16, seed=1), "leaky_relu:0.1", "logistic", 1)]
 
 
 PROPERTY = Property("clusters_match", CLAIM, _strategy, check, _builtins, uses_prediction=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
@@ -54,7 +53,7 @@ def _strategy(draw, profile):
 def _builtins():
     from numerics.datasets import xor
 
-    return [Example(*xor(n=64, seed=4), "relu", "logistic", 4)]
+    return [Example(*xor(n=16, seed=4), "relu", "logistic", 4)]
 
 
 PROPERTY = Property("escape_slope", CLAIM, _strategy, check, _builtins, uses_prediction=True)

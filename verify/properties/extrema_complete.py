@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
@@ -13,6 +11,7 @@ from theory.errors import InputError
 
 from ..example import Example
 from ..strategies import both_labels, datasets, general_position, losses, seeds
+from ..training import rate_bound
 from .base import Outcome, Property, r
 
 CLAIM = ("Every predicted extremum is a strict local maximum (sign +1, G > 0) or minimum "
@@ -25,11 +24,11 @@ STARTS = 300
 END_TOL_DEG = 1.0
 
 
-def sphere_flow_ends(p, U0, s, steps=1500):
-    """Independent projected (sub)gradient flow of s·G on the sphere, steps 0.05 → 1e-6 rad.
-
-    The geometric step decay ends far below END_TOL_DEG, so a converged end point sits on its
-    extremum to ~1e-4 degrees; chattering at a kink is bounded by the last steps."""
+def sphere_flow_ends(p, U0, s, steps=1500, eta0=0.05, eta1=1e-6):
+    """Independent projected (sub)gradient flow of s·G on the sphere: unit-speed steps
+    decaying geometrically from ``eta0`` to ``eta1`` rad.  A converged end point sits on its
+    extremum to ~eta1; sliding along a kink progresses slowly, so callers give the points still
+    far from every extremum a second, longer pass."""
     act = p.activation
     U = U0 / np.linalg.norm(U0, axis=1, keepdims=True)
     if act.piecewise_linear:
@@ -38,13 +37,21 @@ def sphere_flow_ends(p, U0, s, steps=1500):
         v = act.deriv0 * p.v  # leading-order G for smooth σ (DESIGN §2)
         def grad(V):
             return np.broadcast_to(v, V.shape)
-    for eta in 0.05 * (2e-5) ** (np.arange(steps) / (steps - 1)):
+    for eta in eta0 * (eta1 / eta0) ** (np.arange(steps) / (steps - 1)):
         g = grad(U)
         tang = g - np.sum(g * U, axis=1, keepdims=True) * U
         nt = np.linalg.norm(tang, axis=1, keepdims=True)
         U = U + s[:, None] * eta * np.where(nt > 0, tang / np.where(nt > 0, nt, 1), 0)
         U /= np.linalg.norm(U, axis=1, keepdims=True)
     return U
+
+
+def _nearest_deg(ends, s, ex_list):
+    out = np.full(len(ends), 180.0)
+    for e in ex_list:
+        ang = np.degrees(np.arccos(np.clip(ends @ e.direction, -1.0, 1.0)))
+        out = np.where(s == e.sign, np.minimum(out, ang), out)
+    return out
 
 
 def _leading_G(p, U):
@@ -81,16 +88,22 @@ def check(ex: Example, theory, profile) -> Outcome:
             if not cert.passed:
                 problems.append(f"extremum {k}: certificate rejects it ({cert.reason})")
                 continue
-        # perturbation: G at normalised u + t h, h random tangent; a strict extremum loses
-        # at least ~|G| t²/2 ≈ 5e-9 |G| at t = 1e-4, far above float64 rounding (~1e-15)
+        # perturbation: G at normalised u + t h, h random tangent, t within the star of u's
+        # face (half the angular distance ρ to the nearest kink hyperplane not through u, so
+        # "local" means local); a strict extremum loses ≥ |G| t²/2 there, while evaluating G
+        # rounds at ~n ulps of Σ|c_i||x_i|/n: the tolerance below.
         H = rng.normal(size=(200, p.d))
         H -= (H @ u)[:, None] * u
         H /= np.maximum(np.linalg.norm(H, axis=1, keepdims=True), 1e-300)
-        for t in (1e-2, 1e-4):
+        zx = np.abs(p.X @ u) / np.maximum(np.linalg.norm(p.X, axis=1), 1e-300)
+        off = zx[zx > 1e-9]
+        rho = float(off.min()) if off.size and p.activation.has_kinks else 1.0
+        tol = 4 * p.n * np.finfo(float).eps * rate_bound(p)
+        for t in (min(1e-2, rho / 2), min(1e-4, rho / 200)):
             V = u + t * H
             V /= np.linalg.norm(V, axis=1, keepdims=True)
             gain = e.sign * (_leading_G(p, V) - Gu)
-            if np.any(gain > 1e-13 * abs(Gu)):
+            if np.any(gain > tol):
                 problems.append(f"extremum {k}: a perturbation by t={t} improves G by "
                                 f"{float(gain.max()):.3g}")
                 break
@@ -101,13 +114,13 @@ def check(ex: Example, theory, profile) -> Outcome:
     ends = sphere_flow_ends(p, U0, s)
     Gend = _leading_G(p, ends)
     grows = s * Gend > 1e-9
-    missing = 0
-    worst = 0.0
-    for j in np.nonzero(grows)[0]:
-        best = min((math.degrees(math.acos(min(1.0, float(ends[j] @ e.direction))))
-                    for e in ex_list if e.sign == s[j]), default=180.0)
-        worst = max(worst, best)
-        missing += best > END_TOL_DEG
+    best = _nearest_deg(ends, s, ex_list)
+    slow = grows & (best > END_TOL_DEG)
+    if slow.any():  # second pass for flows still sliding along a kink
+        ends[slow] = sphere_flow_ends(p, ends[slow], s[slow], steps=8000, eta0=0.01, eta1=1e-7)
+        best = _nearest_deg(ends, s, ex_list)
+    missing = int(np.sum(grows & (best > END_TOL_DEG)))
+    worst = float(best[grows].max()) if grows.any() else 0.0
     if missing:
         problems.append(f"{missing} of {STARTS} sphere flows ended more than {END_TOL_DEG}° "
                         f"from every predicted extremum of their sign (worst {worst:.3g}°)")

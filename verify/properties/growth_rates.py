@@ -24,7 +24,8 @@ MIN_MASS = 0.05
 # Fit window [0.4, 0.85]·t*: by 0.4 t* (≥ 11 growth times at ε = 1e-12) the small-a transient
 # r ∝ cosh(λt) has reached exp(λt) to a relative 1e-9 and directions have settled; since
 # |f| ∝ ε² e^{2λ_max t}, at 0.85 t* the output is ε^{0.3} ≈ 3e-4 of its escape level, so the
-# f-feedback on the rate is negligible.  The remaining error is the Euler step's, λ_eff/λ − 1 ≈ −η/2 = −1 %.  Hence 5 %.
+# f-feedback on the rate is negligible.  The remaining error is the Euler step's,
+# λ_eff/λ − 1 ≈ −η/2 = −1 %.  Hence 5 %.
 WINDOW = (0.4, 0.85)
 REL_TOL = 0.05
 
@@ -71,7 +72,7 @@ def _strategy(draw, profile):
 def _builtins():
     from numerics.datasets import skewed_xor
 
-    return [Example(*skewed_xor(n=64, alpha=float(np.pi / 3), seed=3), "relu", "logistic", 3)]
+    return [Example(*skewed_xor(n=16, alpha=float(np.pi / 3), seed=3), "relu", "logistic", 3)]
 
 
 PROPERTY = Property("growth_rates", CLAIM, _strategy, check, _builtins, uses_prediction=True)

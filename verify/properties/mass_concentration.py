@@ -1,4 +1,4 @@
-"""Property (simplicity bias): the slower clusters' mass share vanishes like ε^{2(1 − λ_k/λ_max)}."""
+"""Property (simplicity bias): a slower cluster's mass share vanishes like ε^{2(1 − λ_k/λ_max)}."""
 
 from __future__ import annotations
 
@@ -58,24 +58,30 @@ def check(ex: Example, theory, profile) -> Outcome:
                    {"eps": list(EPSS), "exponents": fits})
 
 
+def two_rates(theta: float, delta: float, rho: float, theta_neg: float) -> np.ndarray:
+    """Points 1·u(θ) and ρ·u(θ + Δ) labelled +1 and 0.8·u(θ₋) labelled −1 (angles in rad)."""
+    return np.array([[math.cos(theta), math.sin(theta)],
+                     [rho * math.cos(theta + delta), rho * math.sin(theta + delta)],
+                     [0.8 * math.cos(theta_neg), 0.8 * math.sin(theta_neg)]])
+
+
 @st.composite
 def _strategy(draw, profile):
     """Two positive points at angle Δ ∈ [100°, 260°] with lengths 1 and ρ ∈ [0.3, 0.7], and one
     negative point: two positive extrema with rates in ratio ρ, so the exponent 2(1 − ρ) is at
-    least 0.6 (a growth-rate gap large enough to measure)."""
-    th = draw(st.integers(0, 63)) * 2 * math.pi / 64
-    delta = math.radians(draw(st.integers(100, 260)))
+    least 0.6 (a growth-rate gap large enough to measure).  Angles get a seeded jitter below
+    1° so that no kink is degenerate (see verify.strategies)."""
+    jit = np.random.default_rng(draw(st.integers(0, 2**16 - 1))).uniform(-0.5, 0.5, 3)
+    th = math.radians(draw(st.integers(0, 359)) + jit[0])
+    delta = math.radians(draw(st.integers(100, 260)) + jit[1])
     rho = draw(st.integers(3, 7)) / 10
-    thn = th + math.radians(draw(st.integers(30, 330)))
-    X = np.array([[math.cos(th), math.sin(th)],
-                  [rho * math.cos(th + delta), rho * math.sin(th + delta)],
-                  [0.8 * math.cos(thn), 0.8 * math.sin(thn)]])
-    return Example(X, np.array([1.0, 1.0, -1.0]), "relu", "logistic", draw(seeds()),
-                   {"ratio": rho})
+    thn = th + math.radians(draw(st.integers(30, 330)) + jit[2])
+    return Example(two_rates(th, delta, rho, thn), np.array([1.0, 1.0, -1.0]), "relu",
+                   "logistic", draw(seeds()), {"ratio": rho})
 
 
 def _builtins():
-    X = np.array([[1.0, 0.0], [-0.25, 0.433], [0.0, -0.8]])
+    X = two_rates(0.0, math.radians(125), 0.4, math.radians(-80))
     return [Example(X, np.array([1.0, 1.0, -1.0]), "relu", "logistic", 5)]
 
 

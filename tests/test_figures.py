@@ -1,0 +1,234 @@
+"""paper_figures: the full-size configs are the paper's settings (DESIGN §5), the quick path
+runs end to end, ``sbias figures`` resumes and rejects unknown names, and the figures' own
+numerical helpers (moving extrema of G_t, weighted quantile, angle deviation) are right."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pytest
+
+from numerics.engine import figure1_schedule
+from paper_figures import figure1, figure2, landscape, later_phase, mass_concentration, registry
+from paper_figures.common import data_is_current, weighted_quantile
+from theory.errors import InputError
+from theory.extrema import predict
+from theory.problem import Problem
+from verify.cli import main
+
+
+# ----------------------------------------------------------------------------- DESIGN §5
+def design_schedule(e: float) -> float:
+    """DESIGN §5 written out independently: base lr 2^-7 times 2^9 for epochs < 12; 1 until
+    8192; 1 + 32(e/8192 − 1) until 16384; then 1 + 32·2^((e − 16384)/512)."""
+    if e < 12:
+        f = 2.0 ** 9
+    elif e < 8192:
+        f = 1.0
+    elif e < 16384:
+        f = 1 + 32 * (e / 8192 - 1)
+    else:
+        f = 1 + 32 * 2 ** ((e - 16384) / 512)
+    return 2.0 ** -7 * f
+
+
+EPOCHS = [0, 11, 12, 100, 8191, 8192, 10000, 16383, 16384, 20000, 2 ** 15 - 1]
+
+
+def schedule_matches_design(sched: dict) -> bool:
+    # rel 1e-12: both sides are a few float64 operations on the same numbers
+    return all(math.isclose(figure1.schedule_factor(e, sched), design_schedule(e), rel_tol=1e-12)
+               for e in EPOCHS)
+
+
+def test_figure1_config_is_the_papers():
+    c = figure1.CONFIG
+    assert (c["n"], c["mu"], c["sigma"], c["delta"], c["symmetric"]) == (256, 1.0, 0.005, 0.01, 1)
+    assert c["epochs"] == 2 ** 15 and c["dtype"] == "float64" and c["loss"] == "logistic"
+    assert c["orderings"] == [[1, 0.1, 0.001, 0.01], [1, 0.1, 0.01, 0.001], [1, 0.01, 0.1, 0.001]]
+    assert c["scale_unit"] == 1e-4 and c["output_signs"] == [-1, 1, -1, 1]
+    assert c["windows"] == [[0, None], [0, 3584], [3584, 15872], [15872, None]]
+    assert schedule_matches_design(c["schedule"])
+    # the engine's schedule is the same function
+    for e in EPOCHS:
+        assert math.isclose(figure1.schedule_factor(e, c["schedule"]), figure1_schedule(e),
+                            rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("key,value", [("ramp_slope", 16.0), ("warm_epochs", 11),
+                                       ("exp_doubling", 256), ("base_lr", 2.0 ** -6)])
+def test_schedule_check_rejects_a_wrong_schedule(key, value):
+    bad = copy.deepcopy(figure1.CONFIG["schedule"])
+    bad[key] = value
+    assert not schedule_matches_design(bad)
+
+
+def test_figure1_initial_weights_are_the_papers():
+    W, a = figure1.initial_weights(figure1.CONFIG["orderings"][0], figure1.CONFIG)
+    s = np.array([1, 0.1, 0.001, 0.01]) * 1e-4
+    np.testing.assert_array_equal(W.numpy(), [[s[0], 0], [0, s[1]], [-s[2], 0], [0, -s[3]]])
+    np.testing.assert_array_equal(a.numpy(), [-s[0], s[1], -s[2], s[3]])
+
+
+def test_figure2_config_is_the_papers():
+    c = figure2.CONFIG
+    assert (c["n"], c["m"], c["d"], c["mu"], c["delta"]) == (512, 4096, 2, 1.0, 0.2)
+    assert c["sigma"] == 0.1 / math.sqrt(2)
+    assert c["alphas"] == [math.pi / 2, math.pi / 3]
+    assert c["init"] == "torch_default" and c["init_scale"] == 2.0 ** -7
+    assert c["lr"] == 2.0 ** -4 and c["epochs"] == 2 ** 13 and c["dtype"] == "float64"
+    assert c["quantile"] == 0.95
+
+
+def test_quick_configs_shrink_only_sizes():
+    size_keys = {"n", "m", "epochs", "windows", "record_every", "widths", "n_eps",
+                 "eps_exp_lo", "eta", "t_max"}
+    for fig in registry.figures():
+        q = fig.quick()
+        changed = {k for k in fig.config if q.get(k) != fig.config[k]}
+        if fig.name == "ood_transfer":
+            assert q == {"quick": True}
+            continue
+        assert set(q) == set(fig.config), fig.name
+        assert changed <= size_keys, (fig.name, changed - size_keys)
+
+
+# ----------------------------------------------------------------------------- helpers
+def test_weighted_quantile():
+    v = np.array([0.1, 0.2, 5.0, 40.0])
+    # 95 % of the weight lies at angles ≤ 5 (the 40° value carries 1 %)
+    assert weighted_quantile(v, np.array([0.5, 0.3, 0.19, 0.01]), 0.95) == 5.0
+    # unweighted: the 40° neuron is a quarter of the neurons
+    assert weighted_quantile(v, np.ones(4), 0.95) == 40.0
+
+
+def xor_problem(alpha=math.pi / 3):
+    X = np.array([[1, 0], [-1, 0], [math.cos(alpha), math.sin(alpha)],
+                  [-math.cos(alpha), -math.sin(alpha)]])
+    return Problem.from_arrays(X, [-1, -1, 1, 1])
+
+
+def test_angle_deviation_sees_a_rotated_prediction():
+    p = xor_problem()
+    pred = predict(p, basins=False)
+    U = np.array([e.direction for e in pred.extrema])
+    a = np.array([e.sign for e in pred.extrema], dtype=float)
+    dev = figure2.angle_deviation(U * 3, a * 3, pred)
+    assert np.max(dev) < 1e-9  # float64 rounding of unit vectors
+    rot = np.array([[math.cos(0.1), -math.sin(0.1)], [math.sin(0.1), math.cos(0.1)]])
+    dev_rot = figure2.angle_deviation(U @ rot.T, a, pred)
+    np.testing.assert_allclose(dev_rot, math.degrees(0.1), rtol=1e-9)
+    # flipped signs: each neuron is measured against the other sign's extrema (≥ 30° away)
+    assert np.min(figure2.angle_deviation(U, -a, pred)) > 29.0
+
+
+def test_moving_extrema_at_t0_are_the_predicted_extrema():
+    """With r = c, G_t = G: the grid-and-Brent extrema equal the certified ones."""
+    for alpha in (math.pi / 3, math.pi / 2, 1.0):
+        p = xor_problem(alpha)
+        pred = predict(p, basins=False)
+        got = sorted(later_phase.moving_extrema(p, p.c))
+        want = sorted((landscape.angle_of(e.direction)[0], e.sign, e.G) for e in pred.extrema)
+        assert len(got) == len(want)
+        for (tg, sg, gg), (tw, sw, gw) in zip(got, want):
+            assert sg == sw
+            assert abs(tg - tw) < 1e-4  # Brent's xatol 1e-6° plus kink bracketing
+            # G is Lipschitz on the circle with constant (1/n) Σ |c_i| |x_i| = 1/2 here, so a
+            # 1e-4° angle error moves G by at most 0.5 · radians(1e-4)
+            assert abs(gg - gw) <= 0.5 * math.radians(1e-4)
+
+
+def test_moving_extrema_follow_the_weights():
+    """Down-weighting the +1 points moves G_t: the predicted list for r = c is then wrong."""
+    p = xor_problem(math.pi / 3)
+    r = p.c * np.array([1, 1, 0.1, 0.1])  # the positive class is fitted
+    got = later_phase.moving_extrema(p, r)
+    pos = [g for _, s, g in got if s > 0]
+    assert pos and max(pos) < 0.5 * max(e.G for e in predict(p, basins=False).extrema)
+
+
+def test_clusters_holding():
+    W = np.array([[1.0, 0], [1.0, 1e-4], [0, 1.0], [0, 0.1]])
+    a = np.array([1.0, 1.0, 1.0, 0.1])
+    assert later_phase.clusters_holding(W, a, 0.95, 2.0) == 2
+    assert later_phase.clusters_holding(W, a, 0.5, 2.0) == 1
+
+
+# ----------------------------------------------------------------------------- landscape
+def test_draw_landscape_accepts_predictions_and_dicts(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    p = xor_problem()
+    pred = predict(p, basins=False)
+    fig, axs = plt.subplots(1, 3)
+    rng = np.random.default_rng(0)
+    twin = landscape.draw_landscape(axs[0], p, pred, rng.normal(size=(20, 2)),
+                                    rng.normal(size=20), title="t")
+    assert twin is not None
+    # the markers sit at the extrema's angles
+    marks = [ln for ln in axs[0].lines if ln.get_marker() in ("^", "v")]
+    angles = sorted(float(ln.get_xdata()[0]) for ln in marks)
+    want = sorted(landscape.angle_of(np.array([e.direction for e in pred.extrema])))
+    np.testing.assert_allclose(angles, want, atol=1e-9)
+    dicts = {"extrema": [{"direction": list(e.direction), "sign": e.sign}
+                         for e in pred.extrema]}
+    assert landscape.draw_landscape(axs[1], p, dicts) is None
+    X3 = np.array([[1.0, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]])
+    p3 = Problem.from_arrays(X3, [1, 1, -1, -1, 1, 1])
+    landscape.draw_landscape(axs[2], p3, predict(p3, basins=False),
+                             rng.normal(size=(8, 3)), rng.normal(size=8))
+    fig.savefig(tmp_path / "l.png")
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- CLI, quick path
+_QUICK_MASS = mass_concentration.quick_config
+
+
+def tiny_mass_config():
+    c = _QUICK_MASS()
+    c.update(m=8, n_eps=2, eps_exp_lo=-6.0, eta=0.1)
+    return c
+
+
+def test_quick_figure_end_to_end_and_resume(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(mass_concentration, "quick_config", tiny_mass_config)
+    out = tmp_path / "figs"
+    rc = main(["figures", "--only", "mass_concentration", "--quick", "--out", str(out),
+               "--device", "cpu"])
+    assert rc == 0
+    for ext in ("png", "pdf"):
+        assert (out / f"mass_concentration.{ext}").stat().st_size > 1000
+    data = out / "mass_concentration.npz"
+    assert data_is_current(data, tiny_mass_config())
+    assert not data_is_current(data, mass_concentration.CONFIG)
+    assert "computed in" in capsys.readouterr().out
+    mtime = data.stat().st_mtime_ns
+    assert main(["figures", "--only", "mass_concentration", "--quick", "--out", str(out)]) == 0
+    assert "data up to date" in capsys.readouterr().out
+    assert data.stat().st_mtime_ns == mtime
+
+
+def test_unknown_figure_is_exit_2(tmp_path, capsys):
+    rc = main(["figures", "--only", "figure1,nosuch", "--out", str(tmp_path)])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "unknown figure 'nosuch'" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(InputError):
+        registry.select("figure9")
+
+
+def test_only_selects_in_registry_order():
+    assert [f.name for f in registry.select("figure2,figure1")] == ["figure1", "figure2"]
+    assert [f.name for f in registry.select(None)] == registry.names()
+    assert registry.names()[:7] == list(registry.MODULES)
+
+
+def test_list(capsys):
+    assert main(["figures", "--list"]) == 0
+    assert capsys.readouterr().out.split() == registry.names()

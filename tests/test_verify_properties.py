@@ -1,0 +1,92 @@
+"""Every property holds for the package's theory and rejects a planted wrong prediction.
+
+Each property is run on one built-in example with the package's theory (must pass) and with a
+deliberately wrong theory (must fail): "a check must be able to fail".
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from verify.example import Example
+from verify.profiles import PROFILES
+from verify.properties import BY_NAME, PROPERTIES
+from verify.strategies import xor_points
+from verify.theory_bundle import package_theory, planted
+
+PROFILE = PROFILES["ci"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)  # small networks: see verify.runner.run_suite
+    yield
+    torch.set_num_threads(n)
+
+
+def _generic():
+    X = np.array([[1.0, 0.25], [-0.5, 1.0], [-1.0, -0.75], [0.75, -1.0], [0.25, 1.25],
+                  [-1.25, 0.5]])
+    return Example(X, np.array([1.0, -1, 1, -1, -1, 1]), "relu", "logistic", 3)
+
+
+XOR3D = Example(np.array([[1.0, 0, 0], [-1, 0, 0], [0, 0, 1], [0, 0, -1], [0, 1, 0], [0, -1, 0]]),
+                np.array([1.0, 1, 1, 1, -1, -1]), "relu", "logistic", 0)
+TWO_RATES = BY_NAME["mass_concentration"].builtins()[0]
+XOR60 = Example(*xor_points(np.pi / 3, 1.0), "relu", "logistic", 6,
+                {"alpha": float(np.pi / 3), "mu": 1.0})
+
+# (property, example, planted wrong theory)
+PLANTS = [
+    ("symbolic_equals_numeric", _generic(), ("weights", 1.5)),
+    ("symbolic_equals_numeric", _generic(), ("weights", -1.0)),
+    ("conservation", _generic(), ("conserved_sum", None)),
+    ("extrema_certified_complete", _generic(), ("rotate", 1.0)),
+    ("extrema_certified_complete", _generic(), ("flip_sign", None)),
+    ("extrema_certified_complete", XOR3D, ("drop", None)),
+    ("extrema_certified_complete", _generic(), ("extra", None)),
+    ("finite_eps_agreement", _generic(), ("weights", 1.5)),
+    ("clusters_match", _generic(), ("rotate", 10.0)),
+    ("clusters_match", XOR3D, ("flip_sign", None)),
+    ("width_independence", _generic(), ("drop", None)),
+    ("width_independence", _generic(), ("extra", None)),
+    ("growth_rates", _generic(), ("growth", 1.5)),
+    ("growth_rates", _generic(), ("growth", 0.9)),
+    ("escape_slope", _generic(), ("growth", 1.5)),
+    ("escape_slope", _generic(), ("growth", 1.1)),
+    ("mass_concentration", TWO_RATES, ("growth_top", 1.3)),
+    ("xor_closed_forms", XOR60, ("xor_rotate", 5.0)),
+    ("xor_closed_forms", XOR60, ("xor_growth", 1.5)),
+    ("basin_fractions", TWO_RATES, ("basins_reversed", None)),
+]
+
+
+@pytest.mark.parametrize("name", [p.name for p in PROPERTIES])
+def test_property_holds_for_the_package_theory(name):
+    prop = BY_NAME[name]
+    ex = prop.builtins()[0]
+    o = prop.check(ex, package_theory(), PROFILE)
+    assert o.applicable and o.passed, o.message
+
+
+@pytest.mark.parametrize("name, example, plant", PLANTS,
+                         ids=[f"{n}-{p[0]}" for n, _, p in PLANTS])
+def test_property_rejects_a_planted_wrong_theory(name, example, plant):
+    prop = BY_NAME[name]
+    good = prop.check(example, package_theory(), PROFILE)
+    assert good.applicable and good.passed, good.message  # the example itself is fine
+    bad = prop.check(example, planted(*plant), PROFILE)
+    assert bad.applicable and not bad.passed, bad.message
+
+
+def test_conservation_fails_for_a_non_homogeneous_activation():
+    """a² − |w|² is not conserved for tanh: the property's check sees the first-order change."""
+    ex = _generic()
+    ex.activation = "tanh"
+    o = BY_NAME["conservation"].check(ex, package_theory(), PROFILE)
+    assert not o.passed
+
+
+def test_every_property_has_a_planted_failure():
+    assert {n for n, _, _ in PLANTS} == {p.name for p in PROPERTIES}

@@ -1,0 +1,188 @@
+"""The suite runner: each property's built-in cases, then hypothesis-drawn examples.
+
+A failing property is shrunk by hypothesis to its smallest failing example, which is saved as
+``counterexamples/<property>.npz`` (plain arrays, ``allow_pickle=False``) with, for properties
+about predicted extrema, the failing theory's prediction as ``<property>_claim.json``.  Both
+replay from the command line (``sbias verify --replay FILE`` re-runs the property with the
+package's theory; ``sbias verify --data FILE --claim CLAIM`` checks the claim against training).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import HypothesisException
+
+from theory.atomic import atomic_write_json
+
+from .example import Example
+from .profiles import Profile
+from .properties import BY_NAME, PROPERTIES, Outcome, Property
+from .theory_bundle import Theory, package_theory
+
+
+class PropertyFailed(AssertionError):
+    """Raised inside the hypothesis test body so that hypothesis shrinks the example."""
+
+
+@dataclass
+class PropertyResult:
+    name: str
+    claim: str
+    passed: bool
+    examples: int = 0
+    not_applicable: int = 0
+    seconds: float = 0.0
+    message: str = ""
+    evidence: list = field(default_factory=list)  # (example description, outcome evidence)
+    counterexample: dict | None = None
+    plots: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "claim": self.claim, "passed": self.passed,
+                "examples": self.examples, "not_applicable": self.not_applicable,
+                "seconds": round(self.seconds, 2), "message": self.message,
+                "evidence": self.evidence, "counterexample": self.counterexample}
+
+
+def _record(res: PropertyResult, ex: Example, o: Outcome) -> None:
+    if not o.applicable:
+        res.not_applicable += 1
+        return
+    res.examples += 1
+    if len(res.evidence) < 12:
+        res.evidence.append({"example": ex.describe(), "passed": o.passed, "message": o.message,
+                             "measured": o.evidence})
+    if o.plot is not None and len(res.plots) < 2:
+        res.plots.append((ex.describe(), o.plot))
+
+
+def run_property(prop: Property, theory: Theory, profile: Profile,
+                 out_dir: Path | None = None) -> PropertyResult:
+    """Run one property: built-ins, then ``profile.examples`` drawn examples (shrunk on failure)."""
+    res = PropertyResult(prop.name, prop.claim, True)
+    t0 = time.time()
+    failing: dict = {}
+
+    def body(ex: Example):
+        try:
+            o = prop.check(ex, theory, profile)
+        except Exception as exc:  # a crash is a failure too; hypothesis shrinks it
+            o = Outcome(False, f"{type(exc).__name__}: {exc}", {})
+        if not o.applicable:
+            from hypothesis import reject
+
+            res.not_applicable += 1
+            reject()
+        _record(res, ex, o)
+        if not o.passed:
+            failing["example"], failing["outcome"] = ex, o
+            raise PropertyFailed(o.message)
+
+    # Drawn examples first, so that a failure is shrunk by hypothesis; the built-in cases
+    # (named datasets such as XOR) run after, and are reported as they are if they fail.
+    if profile.examples > 0:
+        test = settings(max_examples=profile.examples, derandomize=profile.derandomize,
+                        deadline=None, database=None, print_blob=False,
+                        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+                        suppress_health_check=list(HealthCheck))(
+            given(prop.strategy(profile))(body))
+        try:
+            test()
+        except PropertyFailed:
+            pass
+        except HypothesisException as exc:  # e.g. Unsatisfiable: every draw was rejected
+            if not failing:
+                res.message = f"hypothesis: {type(exc).__name__}: {exc}"
+                res.passed = res.examples > 0
+    if profile.builtins and not failing:
+        for ex in prop.builtins():
+            try:
+                body(ex)
+            except PropertyFailed:
+                break
+            except HypothesisException:  # reject() outside a hypothesis run
+                pass
+    res.seconds = time.time() - t0
+    if failing:
+        res.passed = False
+        ex, o = failing["example"], failing["outcome"]
+        res.message = o.message
+        res.counterexample = _save_counterexample(prop, ex, o, theory, out_dir)
+    elif not res.message:
+        res.message = f"held on {res.examples} examples"
+    return res
+
+
+def _save_counterexample(prop: Property, ex: Example, o: Outcome, theory: Theory,
+                         out_dir: Path | None) -> dict:
+    info = {"example": ex.describe(), "message": o.message, "measured": o.evidence}
+    if out_dir is None:
+        return info
+    ce_dir = Path(out_dir) / "counterexamples"
+    path = ce_dir / f"{prop.name}.npz"
+    ex.save(path, prop.name)
+    info["file"] = str(path)
+    info["reproduce"] = f"sbias verify --replay {path}"
+    if prop.uses_prediction:
+        try:
+            claim = theory.predict(ex.problem(), basins=True).to_json()
+            cpath = ce_dir / f"{prop.name}_claim.json"
+            atomic_write_json(cpath, claim)
+            info["claim_file"] = str(cpath)
+            info["reproduce_claim"] = (f"sbias verify --data {path} --claim {cpath} "
+                                       f"--activation {ex.activation} --loss {ex.loss}")
+        except Exception as exc:  # the failing theory may itself crash on this example
+            info["claim_error"] = f"{type(exc).__name__}: {exc}"
+    return info
+
+
+def run_suite(profile: Profile, theory: Theory | None = None, only: list[str] | None = None,
+              out_dir: Path | None = None, progress: bool = True) -> list[PropertyResult]:
+    """Run every property (or those named in ``only``) under ``profile``."""
+    import torch
+
+    theory = theory or package_theory()
+    props = PROPERTIES if not only else [BY_NAME[n] for n in only]
+    # The suite trains many small networks: per-op overhead dominates and a second intra-op
+    # thread only adds synchronisation (and oversubscription on a busy machine), so one thread.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _run_all(props, theory, profile, out_dir, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_all(props, theory, profile, out_dir, progress) -> list[PropertyResult]:
+    results = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(props), desc="properties", unit="prop", leave=False)
+    for prop in props:
+        if bar is not None:
+            bar.set_postfix_str(prop.name)
+        results.append(run_property(prop, theory, profile, out_dir))
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return results
+
+
+def replay(path: str | Path, theory: Theory | None = None, profile: Profile | None = None
+           ) -> tuple[str, Outcome]:
+    """Re-run the property a counterexample file names on the example it stores."""
+    from .profiles import PROFILES
+
+    ex, name = Example.load(path)
+    if name not in BY_NAME:
+        from theory.errors import InputError
+
+        raise InputError(f"{path}: names no known property ({name!r})")
+    return name, BY_NAME[name].check(ex, theory or package_theory(), profile or PROFILES["quick"])
