@@ -1,4 +1,4 @@
-"""Small PNGs for the README (600 px wide) from existing data files.
+"""Small PNGs for the README (600 px wide; 900 for the 8-panel Figure 1) from data files.
 
 ``python3 -m paper_figures.readme_images FIGURES_DIR docs/img`` redraws Figure 1 (main
 ordering), Figure 2 and the mass-concentration figure (theory versus training) from the data
@@ -21,7 +21,7 @@ def make(figures_dir, img_dir) -> list[Path]:
     config, arr = read_data(figures_dir / "figure1.npz")
     fig = figure1._draw(plt, config, arr, [0])
     fig.set_size_inches(13, 4.6)
-    out.append(save_readme_png(fig, img_dir / "figure1.png"))
+    out.append(save_readme_png(fig, img_dir / "figure1.png", width_px=900))  # 8 panels
     plt.close(fig)
     config, arr = read_data(figures_dir / "figure2.npz")
     fig = figure2._draw(plt, config, arr)

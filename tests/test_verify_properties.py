@@ -49,7 +49,7 @@ PLANTS = [
     ("finite_eps_agreement", _generic(), ("weights", 1.5)),
     ("clusters_match", _generic(), ("rotate", 10.0)),
     ("clusters_match", XOR3D, ("flip_sign", None)),
-    ("width_independence", _generic(), ("drop", None)),
+    ("width_independence", BY_NAME["width_independence"].builtins()[0], ("drop", None)),
     ("width_independence", _generic(), ("extra", None)),
     ("growth_rates", _generic(), ("growth", 1.5)),
     ("growth_rates", _generic(), ("growth", 0.9)),
