@@ -16,10 +16,12 @@ leading batch dimension:
 In float64 the runs agree with B sequential :func:`numerics.engine.train` runs to rounding
 (``tests/test_batched.py`` checks 1e-12 relative).
 
-Cost per step (B problems, m neurons, n samples, d dims): three passes over the B×m×n
-pre-activations (build, ReLU in place, mask in place) and two batched products with a single
-row (``f = a H`` and ``Gᵀ = (s⊙r⊙X)ᵀ 1[Z>0]ᵀ``); everything else is B×m×d or smaller.  The per-
-problem bookkeeping (loss, escape, stop rules) is vectorised numpy on one B×2 transfer per step.
+Cost per step (B running problems, m neurons, n samples, d dims), ReLU: four batched products
+touching the B×n×m pre-activations (``Z = X Wᵀ``, ``f = H a``, ``ga = Hᵀ(s⊙r)``,
+``Gᵀ = (s⊙r⊙X)ᵀ 1[Z>0]``) and two in-place passes over them (ReLU, then the mask); everything
+else is B×d×m or smaller.  The per-problem bookkeeping (loss, escape, stop rules) is
+vectorised numpy on one B×2 transfer per step; the per-step Python overhead is about 25 small
+tensor operations, whatever B.
 """
 
 from __future__ import annotations

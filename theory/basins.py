@@ -8,15 +8,27 @@ Initialisation ``"small_a"`` (|a| ≪ |w|): ρ(0) = 0, so ρ first takes the sig
 ρ s > 0, u moves so that s·G(u) increases, hence s·G(u(t)) ≥ s·G(u(0)) > 0 and ρ never returns to
 0.  ``"balanced"`` (|a| = |w|): ρ(0) = ±1 (random sign s) is a fixed point of the ρ equation.
 In both cases u(t) follows the Riemannian gradient flow of s·G on the sphere, re-timed by |ρ| > 0,
-and the re-timing does not change where it ends.  So the end point is computed from the flow of
-s·G with normalised (unit-speed) explicit steps — again a re-timing — of length 0.01 rad (300 of
-them: paths up to 3 rad; the Euler error on a path of length O(1) is O(0.01) rad, ~0.6°),
-then steps decreasing to 1e-6 rad so that an end point settles on its kink.
+and the re-timing does not change where it ends.
+
+Kinks and re-timing.  Where the flow slides along a kink hyperplane (a Filippov sliding mode),
+the sliding direction is the convex combination of the two one-sided fields whose normal part
+vanishes.  A re-timing that jumps across the kink (e.g. normalising each step by the one-sided
+gradient's length) changes that combination, and so the path: it is not used here.
+
+* d = 2 (exact up to a grid of 2^16 angles): the flow is one-dimensional, so a start ascends
+  (s = +1) to the first local maximum of G(θ) uphill of it; on the grid every angle points to
+  its higher neighbour and pointer jumping finds where it ends.  Sampling error: none; grid
+  error ≤ 2 cells (1e-4) per basin boundary.
+* d ≥ 3: ``samples`` seeded uniform starts, explicit Euler steps ``u ← u + s·dt (I − uuᵀ)∇G(u)``
+  with one constant ``dt = h/R`` (R ≥ |∇G| everywhere, so a step moves at most h rad; a constant
+  step is a re-timing that cannot depend on the side of a kink).  h = 0.05 rad for
+  ``flat_steps`` steps, then decaying geometrically to 2e-5 rad so that an end point settles on
+  its kink.  Starts that have not arrived by then (slow paths near saddles) count for no
+  extremum.  Sampling error: binomial, sd = sqrt(p (1 − p) / K).
 
 A start whose G(u(0)) is 0 (e.g. the ReLU dead region, where G ≡ 0 is flat) does not move and
 counts for no extremum; nor does an end point farther than ``match_angle`` from every extremum
-of its sign.  Fractions therefore sum to ≤ 1.  Their sampling error is binomial:
-sd = sqrt(p (1 − p) / K).
+of its sign.  Fractions therefore sum to ≤ 1.
 """
 
 from __future__ import annotations
@@ -45,23 +57,64 @@ def leading_G(problem):
     return (lambda U: U @ v), (lambda U: np.broadcast_to(v, U.shape))
 
 
-def flow_end_points(problem, U0: np.ndarray, s: np.ndarray, *, flat_steps: int = 300,
-                    decay_steps: int = 100) -> np.ndarray:
-    """End points of the sphere flow of s·G from the rows of ``U0`` (s ∈ {−1, 0, +1} per row)."""
+def gradient_bound(problem) -> float:
+    """R ≥ |∇G(u)| on the sphere: (1/n) Σ |c_i||x_i| · max(1, |γ|) (|σ'| ≤ max(1, |γ|)); for
+    smooth σ the leading-order |σ'(0) v|."""
+    act = problem.activation
+    if not act.piecewise_linear:
+        return float(abs(act.deriv0) * np.linalg.norm(problem.v)) or 1.0
+    k = max(1.0, abs(float(act.gamma)))
+    return float(np.sum(np.abs(problem.c) * np.linalg.norm(problem.X, axis=1)) / problem.n * k)
+
+
+def flow_end_points(problem, U0: np.ndarray, s: np.ndarray, *, flat_steps: int = 3000,
+                    decay_steps: int = 300) -> np.ndarray:
+    """End points of the sphere flow of s·G from the rows of ``U0`` (s ∈ {−1, 0, +1} per row):
+    constant-step Euler (module docstring)."""
     _, grad = leading_G(problem)
     U = np.array(U0, dtype=float)
     U /= np.linalg.norm(U, axis=1, keepdims=True)
     s = np.asarray(s, dtype=float)[:, None]
-    etas = np.concatenate([np.full(flat_steps, 1e-2),
-                           1e-2 * (1e-4) ** (np.arange(1, decay_steps + 1) / decay_steps)])
-    for eta in etas:
+    R = gradient_bound(problem)
+    hs = np.concatenate([np.full(flat_steps, 5e-2),
+                         5e-2 * (4e-4) ** (np.arange(1, decay_steps + 1) / decay_steps)])
+    for h in hs:
         gr = grad(U)
         tang = gr - np.sum(gr * U, axis=1, keepdims=True) * U
-        nt = np.linalg.norm(tang, axis=1, keepdims=True)
-        step = np.where(nt > 1e-300, tang / np.where(nt > 1e-300, nt, 1.0), 0.0)
-        U = U + s * eta * step
+        U = U + s * (h / R) * tang
         U /= np.linalg.norm(U, axis=1, keepdims=True)
     return U
+
+
+GRID_2D = 2**16
+
+
+def _basins_circle(problem, extrema, init: str) -> list[float]:
+    """Exact (to the grid) basin fractions for d = 2 (module docstring)."""
+    Gf, _ = leading_G(problem)
+    N = GRID_2D
+    th = 2 * np.pi * np.arange(N) / N
+    g = Gf(np.stack([np.cos(th), np.sin(th)], axis=1))
+    idx = np.arange(N)
+    fr = np.zeros(len(extrema))
+    for sign in (1, -1):
+        h = sign * g
+        left, right = np.roll(idx, 1), np.roll(idx, -1)
+        # each angle points to its strictly higher neighbour (the higher of the two), else itself
+        nxt = np.where(h[right] > h[left], right, left)
+        ptr = np.where(h[nxt] > h, nxt, idx)
+        for _ in range(int(np.ceil(np.log2(N))) + 1):
+            ptr = ptr[ptr]
+        end = th[ptr]
+        start_ok = h > 0 if init == "small_a" else np.ones(N, dtype=bool)
+        weight = 1.0 / N if init == "small_a" else 0.5 / N
+        for k, e in enumerate(extrema):
+            if e.sign != sign:
+                continue
+            ang = np.arctan2(e.direction[1], e.direction[0])
+            dist = np.abs((end - ang + np.pi) % (2 * np.pi) - np.pi)
+            fr[k] += weight * np.sum(start_ok & (dist <= 3 * 2 * np.pi / N))
+    return fr.tolist()
 
 
 def basin_fractions(problem, extrema, *, init: str = "small_a", samples: int = 2000,
@@ -69,7 +122,8 @@ def basin_fractions(problem, extrema, *, init: str = "small_a", samples: int = 2
     """Share of ``samples`` uniform random starting directions (seeded) whose flow ends within
     ``match_angle`` rad of each extremum with the matching sign, and the unassigned share.
 
-    ``match_angle`` 0.05 rad (~2.9°) is five times the Euler step bound above and smaller than
+    For d = 2 the fractions are exact to a grid of 2^16 angles and ``samples``/``seed`` play no
+    role.  ``match_angle`` 0.05 rad (~2.9°) is 2.5 times the largest Euler step and smaller than
     half the angle between any two extrema of the same sign on typical data; an end point is
     given to the nearest extremum of its sign."""
     if init not in INITS:
@@ -77,6 +131,9 @@ def basin_fractions(problem, extrema, *, init: str = "small_a", samples: int = 2
     samples = int(samples)
     if samples < 1:
         raise InputError(f"basin samples must be a positive integer, got {samples}")
+    if problem.d == 2 and extrema:
+        fr = _basins_circle(problem, extrema, init)
+        return fr, 1.0 - float(sum(fr))
     Gf, _ = leading_G(problem)
     rng = np.random.default_rng(seed)
     U0 = rng.standard_normal((samples, problem.d))

@@ -10,9 +10,12 @@ Every coordinate stays a float64 number, i.e. an exact dyadic rational for the c
 Degenerate draws are handled explicitly, per property, by :func:`general_position` and
 :func:`growth_gap` (used with ``hypothesis.assume``):
 
-* *general position*: no zero row, and no two data points within ``min_angle_deg`` of the same
-  line through the origin (repeated or antipodal points make kinks attract from one side only —
-  DESIGN §2's degenerate case, checked separately by the theory layer's tests);
+* *general position*: no zero row, and no two data points within ``min_angle_deg`` = 10° of the
+  same line through the origin.  Repeated or antipodal points make kinks attract from one side
+  only (DESIGN §2's degenerate case, checked separately by the theory layer's tests); nearly
+  coincident kink hyperplanes leave thin wedges a few Euler steps wide (training moves ~1° per
+  step, the basin integration up to 3°), where the discretised sliding paths of training and
+  of the theory's integration can part, so the suite keeps lines 10° apart;
 * *growth gap*: properties comparing two growth rates (mass concentration) need the two largest
   distinct rates to differ by a factor, else the predicted exponent is too small to measure.
 """
@@ -30,7 +33,7 @@ ACTIVATIONS = ("relu", "leaky_relu:0.1", "abs")
 LOSSES = ("logistic", "exponential")
 
 
-def general_position(X: np.ndarray, min_angle_deg: float = 3.0) -> bool:
+def general_position(X: np.ndarray, min_angle_deg: float = 10.0) -> bool:
     """No zero rows and no two rows within ``min_angle_deg`` of one line through 0."""
     X = np.asarray(X, dtype=float)
     nrm = np.linalg.norm(X, axis=1)

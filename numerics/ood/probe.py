@@ -6,6 +6,18 @@ score part.  Then a multinomial logistic regression (scikit-learn, lbfgs) is fit
 part and its accuracy is measured on the score part.  Two probes: ``C = 1000`` (the paper's main
 setting) and no penalty (``penalty=None``; spelled ``C=inf`` from scikit-learn 1.8 on, where
 ``penalty`` is deprecated — the same estimator).
+
+**Threads.** The fits run with BLAS and OpenMP limited to one thread (``threadpoolctl``, a
+scikit-learn dependency).  The problems are small (fit part x features: 1536 x 32 offline, at
+most 37,500 x 512 with the real data), so a second thread gains little, and on a shared or
+oversubscribed CPU a multi-threaded OpenBLAS spin-waits on tiny matrix products: measured on the
+2-core development machine with two other busy processes, one ``C = 1000`` fit of 1061 lbfgs
+iterations took 1.4-8.3 s with two BLAS threads and 0.7-0.8 s with one (0.33 s unloaded).  One
+thread also makes the probe's rounding independent of the machine's core count.
+
+**Iterations.** lbfgs stops at scikit-learn's tolerance (``tol = 1e-4``) or after ``max_iter``
+iterations (default :data:`MAX_ITER`); on separable features the unpenalised optimum is at
+infinity and the probe measures the iterate reached.
 """
 
 from __future__ import annotations
@@ -13,6 +25,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from theory.errors import InputError
 
@@ -35,7 +48,7 @@ def rescale(fit: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return fit / s, score / s, s
 
 
-def _estimator(C: float | None):
+def _estimator(C: float | None, max_iter: int = MAX_ITER):
     from sklearn.linear_model import LogisticRegression
 
     legacy = LogisticRegression().get_params().get("penalty") != "deprecated"
@@ -43,11 +56,12 @@ def _estimator(C: float | None):
         kw = {"penalty": None} if legacy else {"C": np.inf}
     else:
         kw = {"C": C}
-    return LogisticRegression(max_iter=MAX_ITER, **kw)
+    return LogisticRegression(max_iter=max_iter, **kw)
 
 
 def probe_accuracy(fit_x: np.ndarray, fit_y: np.ndarray, score_x: np.ndarray,
-                   score_y: np.ndarray, C: float | None = 1000.0) -> float:
+                   score_y: np.ndarray, C: float | None = 1000.0,
+                   max_iter: int = MAX_ITER) -> float:
     """Accuracy on (score_x, score_y) of a logistic regression fitted on (fit_x, fit_y).
 
     A single class in ``fit_y`` gives the constant predictor (sklearn refuses to fit it).
@@ -57,22 +71,25 @@ def probe_accuracy(fit_x: np.ndarray, fit_y: np.ndarray, score_x: np.ndarray,
     classes = np.unique(fit_y)
     if len(classes) == 1:
         return float(np.mean(score_y == classes[0]))
-    est = _estimator(C)
-    with warnings.catch_warnings():
-        # lbfgs may stop at MAX_ITER on separable features (unpenalised optimum at infinity);
+    if max_iter < 1:
+        raise InputError(f"probe: max_iter must be a positive integer, got {max_iter}")
+    est = _estimator(C, max_iter)
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
+        # lbfgs may stop at max_iter on separable features (unpenalised optimum at infinity);
         # the accuracy of the iterate reached is what is measured.
         warnings.simplefilter("ignore")
         est.fit(fit_x, fit_y)
-    return float(est.score(score_x, score_y))
+        return float(est.score(score_x, score_y))
 
 
 def probe_all(fit_feat: np.ndarray, score_feat: np.ndarray,
-              labels: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
+              labels: dict[str, tuple[np.ndarray, np.ndarray]],
+              max_iter: int = MAX_ITER) -> dict:
     """Rescale once, then every probe on every labelling: ``{"feature_scale": s,
     "<set>/<probe>": accuracy, ...}``."""
     f, s, scale = rescale(np.asarray(fit_feat, np.float64), np.asarray(score_feat, np.float64))
     out = {"feature_scale": scale}
     for name, (yf, ys) in labels.items():
         for pname, C in PROBES.items():
-            out[f"{name}/{pname}"] = probe_accuracy(f, yf, s, ys, C)
+            out[f"{name}/{pname}"] = probe_accuracy(f, yf, s, ys, C, max_iter)
     return out

@@ -32,7 +32,7 @@ from theory.errors import InputError
 
 from .dominoes import DominoData
 from .models import build_model
-from .probe import probe_all
+from .probe import MAX_ITER, probe_all
 from .schedule import make_optimizer
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -53,10 +53,12 @@ class RunConfig:
     augment: bool = True
     dtype: str = "float64"
     model_kwargs: dict = field(default_factory=dict)
+    probe_max_iter: int = MAX_ITER                # lbfgs iteration cap of every probe fit
 
     def check(self) -> None:
-        if self.epochs < 1 or self.probe_every < 1 or self.batch_size < 1:
-            raise InputError("epochs, probe interval and batch size must be positive integers")
+        if min(self.epochs, self.probe_every, self.batch_size, self.probe_max_iter) < 1:
+            raise InputError("epochs, probe interval, batch size and probe iterations must be "
+                             "positive integers")
         if self.dtype not in DTYPES:
             raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
 
@@ -95,11 +97,11 @@ def accuracy(model, data: DominoData, images, labels, device, dtype) -> float:
     return correct / len(labels)
 
 
-def measure(model, data: DominoData, device, dtype) -> dict:
+def measure(model, data: DominoData, device, dtype, probe_max_iter: int = MAX_ITER) -> dict:
     """Held-out accuracy, feature scale and every OOD probe accuracy (see module doc)."""
     fit = extract_features(model, data, data.ood_fit, device, dtype)
     score = extract_features(model, data, data.ood_score, device, dtype)
-    rec = probe_all(fit, score, data.ood_labels)
+    rec = probe_all(fit, score, data.ood_labels, probe_max_iter)
     rec["val_acc"] = accuracy(model, data, *data.val, device, dtype)
     return rec
 
@@ -141,7 +143,8 @@ def train_run(cfg: RunConfig, data: DominoData, run_dir: str | Path, device: str
         gen.set_state(state["generator"])
         epoch, history = state["epoch"], state["history"]
     else:
-        epoch, history = 0, [{"epoch": 0, "train_loss": None, **measure(model, data, dev, dtype)}]
+        epoch, history = 0, [{"epoch": 0, "train_loss": None,
+                              **measure(model, data, dev, dtype, cfg.probe_max_iter)}]
         _checkpoint(ckpt, run_dir, cfg, model, opt, sched, gen, 0, history)
     if progress and epoch:
         progress(epoch)
@@ -168,7 +171,7 @@ def train_run(cfg: RunConfig, data: DominoData, run_dir: str | Path, device: str
             raise InputError(f"training diverged (non-finite loss) at epoch {epoch}")
         if epoch in probe_at:
             history.append({"epoch": epoch, "train_loss": total / n,
-                            **measure(model, data, dev, dtype)})
+                            **measure(model, data, dev, dtype, cfg.probe_max_iter)})
             _checkpoint(ckpt, run_dir, cfg, model, opt, sched, gen, epoch, history)
         if progress:
             progress(1)
