@@ -5,7 +5,11 @@ import json
 from numerics.ood.experiment import ExperimentConfig, run_experiment
 from numerics.ood.train import RunConfig
 from paper_figures import ood_transfer
-from tests.ood_helpers import tiny_pools
+from tests.ood_helpers import (
+    TEST_PROBE_MAX_ITER,
+    one_torch_thread,  # noqa: F401
+    tiny_pools,
+)
 
 
 def test_compute_and_plot_from_results(tmp_path, monkeypatch):
@@ -13,7 +17,8 @@ def test_compute_and_plot_from_results(tmp_path, monkeypatch):
     monkeypatch.setattr(ex, "load_pools", lambda cfg: tiny_pools(n_bottom=96, n_test=80))
     cfg = ExperimentConfig(settings=[[2.0 ** -5, 1.0], [1.0, 1.0]], seeds=[0, 1], mid_epoch=2,
                            base=RunConfig(epochs=4, probe_every=2, batch_size=16,
-                                          model_kwargs={"widths": (4, 8)}))
+                                          model_kwargs={"widths": (4, 8)},
+                                          probe_max_iter=TEST_PROBE_MAX_ITER))
     res = run_experiment(cfg, tmp_path / "exp", progress=False)
     path = ood_transfer.compute(tmp_path / "fig", results_dir=tmp_path / "exp")
     data = json.loads(path.read_text())

@@ -4,11 +4,14 @@ import pytest
 import torch
 
 from numerics.ood.models import ResNet18, build_model
+from tests.ood_helpers import one_torch_thread  # noqa: F401
 from theory.errors import InputError
 
 
 @pytest.mark.parametrize("name,width", [("resnet18", 512), ("small_cnn", 32)])
 def test_forward_backward_tiny_batch(name, width):
+    # a batch of 2 full-size dominoes; on one torch thread (module fixture) ResNet-18 takes
+    # about 1.5 s here in float64
     m = build_model(name, 2.0 ** -5, seed=0)
     x = torch.randn(2, 3, 64, 32, dtype=torch.float64)
     assert m.features(x).shape == (2, width)

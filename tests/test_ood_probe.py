@@ -80,3 +80,15 @@ def test_schedule_warmup_then_linear_decay():
     assert lr_factor(total, total, 10) == 0.0
     g = opt.param_groups[0]
     assert g["nesterov"] and g["momentum"] == 0.9 and g["weight_decay"] == 5e-4
+
+
+def test_probe_iteration_cap_is_checked():
+    from numerics.ood.train import RunConfig
+    from theory.errors import InputError
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(40, 4)), np.arange(40) % 4
+    with pytest.raises(InputError, match="max_iter"):
+        probe_accuracy(x, y, x, y, 1000.0, max_iter=0)
+    with pytest.raises(InputError, match="probe iterations"):
+        RunConfig(probe_max_iter=0).check()

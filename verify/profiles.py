@@ -23,7 +23,7 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile("quick", examples=3, derandomize=True),
+    "quick": Profile("quick", examples=8, derandomize=True),
     "ci": Profile("ci", examples=1, derandomize=True),
     "full": Profile("full", examples=25, derandomize=False, device="auto"),
 }

@@ -18,6 +18,12 @@ from theory.errors import InputError
 from .common import print_json
 
 OFFLINE_EPOCHS = 128
+# small_cnn on the CPU: one intra-op thread.  Measured on the 2-core development machine, one
+# epoch of the offline default: idle, 0.05 s with 2 threads and 0.08 s with 1; with two other
+# busy processes on the cores, 9.3-10.8 s with 2 threads and 0.31-0.46 s with 1 (each of the
+# many small operations ends at a barrier where a thread spins while its partner is
+# descheduled).  One thread also makes the float32 result independent of the core count.
+SMALL_CNN_CPU_THREADS = 1
 PAPER_EPOCHS = 256
 
 
@@ -63,7 +69,11 @@ def register(subparsers) -> None:
     r.add_argument("--no-augment", action="store_true", help="no random horizontal flips")
     r.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     r.add_argument("--threads", type=int, default=None,
-                   help="torch intra-op threads (default: torch's choice)")
+                   help="torch intra-op threads (default: 1 for small_cnn on the CPU, whose tiny "
+                   "convolutions gain little from more and slow down many-fold when the cores "
+                   "are shared; torch's choice otherwise)")
+    r.add_argument("--probe-max-iter", type=int, default=None,
+                   help="lbfgs iteration cap of each probe fit (default 2000)")
     r.add_argument("--out", required=True, help="experiment folder (created or resumed)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--json", action="store_true", help="print the t-test table as JSON")
@@ -96,8 +106,10 @@ def build_config(args):
             if not 0.0 <= c <= 1.0:
                 raise InputError(f"--correlation must be in [0, 1], got {c}")
         settings = [[s, c] for s, c in itertools.product(scales, corrs)]
+    extra = {} if args.probe_max_iter is None else {"probe_max_iter": args.probe_max_iter}
     base = RunConfig(model=model, epochs=epochs, probe_every=probe_every,
-                     batch_size=args.batch_size, augment=not args.no_augment, dtype=args.dtype)
+                     batch_size=args.batch_size, augment=not args.no_augment, dtype=args.dtype,
+                     **extra)
     return ExperimentConfig(source="offline" if offline else str(args.data_dir),
                             settings=settings, seeds=list(range(args.seeds)), base=base,
                             mid_epoch=args.mid_epoch, data_seed=args.data_seed,
@@ -110,18 +122,28 @@ def run_cmd(args) -> int:
     import torch
 
     from numerics.ood.experiment import run_experiment
+    from numerics.ood.train import resolve_device
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise InputError("--threads must be positive")
-        torch.set_num_threads(args.threads)
+    if args.threads is not None and args.threads < 1:
+        raise InputError("--threads must be positive")
     cfg = build_config(args)
+    threads = args.threads
+    if threads is None and cfg.base.model == "small_cnn" and \
+            resolve_device(args.device).type == "cpu":
+        threads = SMALL_CNN_CPU_THREADS
+    previous = torch.get_num_threads()
     t0 = time.perf_counter()
-    results = run_experiment(cfg, args.out, device=args.device, progress=not args.no_progress)
+    try:  # the thread count is the process's, so it is restored for an in-process caller
+        if threads is not None:
+            torch.set_num_threads(threads)
+        results = run_experiment(cfg, args.out, device=args.device,
+                                 progress=not args.no_progress)
+    finally:
+        torch.set_num_threads(previous)
     wall = time.perf_counter() - t0
     _show(results, args.json)
-    sys.stderr.write(f"sbias ood: {len(results['runs'])} runs in {wall:.1f} s; results in "
-                     f"{args.out}\n")
+    sys.stderr.write(f"sbias ood: {len(results['runs'])} runs in {wall:.1f} s "
+                     f"({threads or previous} torch threads); results in {args.out}\n")
     return 0
 
 

@@ -39,12 +39,14 @@ def angle_errors(ex: Example, theory, epss=EPSS):
         steps = max(1, int(math.ceil(t_half / lr)))
         run = train(p, W, a, lr=lr, steps=steps, progress=False)
         red = theory.reduced(p, W.numpy(), a.numpy(), np.full(steps, lr))
-        Wr = red.W[-1]
-        cos = np.sum(Wr * run.W, axis=1) / (np.linalg.norm(Wr, axis=1)
-                                             * np.linalg.norm(run.W, axis=1))
-        angle = float(np.degrees(np.max(np.arccos(np.clip(cos, -1, 1)))))
+        Ur = red.W[-1] / np.linalg.norm(red.W[-1], axis=1, keepdims=True)
+        Ut = run.W / np.linalg.norm(run.W, axis=1, keepdims=True)
+        # 2·atan2(|u − v|, |u + v|): accurate down to ~1e-16 rad (arccos of a dot product
+        # bottoms out at ~1e-8 rad, which would hide the ε scaling)
+        ang = 2 * np.arctan2(np.linalg.norm(Ur - Ut, axis=1), np.linalg.norm(Ur + Ut, axis=1))
+        angle = float(np.degrees(np.max(ang)))
         # norms too: relative difference of |θ_j|
-        nr = np.sqrt(np.sum(Wr**2, 1) + red.a[-1] ** 2)
+        nr = np.sqrt(np.sum(red.W[-1] ** 2, 1) + red.a[-1] ** 2)
         nt = np.sqrt(np.sum(run.W**2, 1) + run.a**2)
         out.append((angle, float(np.max(np.abs(nr - nt) / nt)), steps))
     return out
