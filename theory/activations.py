@@ -119,7 +119,8 @@ def _parse_slope(text: str) -> Fraction:
     try:
         val = Fraction(text)
     except (ValueError, ZeroDivisionError):
-        raise InputError(f"leaky_relu slope {text!r} is not a number (use e.g. leaky_relu:0.1)")
+        raise InputError(f"leaky_relu slope {text!r} is not a number (use e.g. leaky_relu:0.1)"
+                         ) from None
     if not (0 <= val < 1):
         raise InputError(f"leaky_relu slope must lie in [0, 1), got {text}")
     return val

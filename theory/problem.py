@@ -55,8 +55,11 @@ def _as_float_array(a, what: str) -> np.ndarray:
         else:
             arr = np.asarray(a)
             if arr.dtype == object:
-                arr = np.vectorize(lambda v: float(sp.N(v, 20)) if isinstance(v, sp.Basic) else float(v),
-                                   otypes=[float])(arr) if arr.size else arr.astype(float)
+                def to_float(v):
+                    return float(sp.N(v, 20)) if isinstance(v, sp.Basic) else float(v)
+
+                arr = (np.vectorize(to_float, otypes=[float])(arr) if arr.size
+                       else arr.astype(float))
             arr = arr.astype(float)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{what} must be numeric ({exc})") from None
