@@ -74,6 +74,7 @@ def render_markdown(data: dict) -> str:
         if p["counterexample"]:
             ce = p["counterexample"]
             lines += ["**Counterexample** (shrunk): " + ce["example"], "",
+                      f"- first failing example before shrinking: {ce.get('first_failure')}",
                       f"- what failed: {ce['message']}",
                       f"- measured: `{json.dumps(ce['measured'])}`"]
             if "file" in ce:

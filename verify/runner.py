@@ -79,6 +79,7 @@ def run_property(prop: Property, theory: Theory, profile: Profile,
             reject()
         _record(res, ex, o)
         if not o.passed:
+            failing.setdefault("first", ex)  # the first failure; the last one is the shrunk
             failing["example"], failing["outcome"] = ex, o
             raise PropertyFailed(o.message)
 
@@ -112,6 +113,7 @@ def run_property(prop: Property, theory: Theory, profile: Profile,
         ex, o = failing["example"], failing["outcome"]
         res.message = o.message
         res.counterexample = _save_counterexample(prop, ex, o, theory, out_dir)
+        res.counterexample["first_failure"] = failing["first"].describe()
     elif not res.message:
         res.message = f"held on {res.examples} examples"
     return res
