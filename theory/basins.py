@@ -20,8 +20,11 @@ gradient's length) changes that combination, and so the path: it is not used her
   its higher neighbour and pointer jumping finds where it ends.  Sampling error: none; grid
   error ≤ 2 cells (1e-4) per basin boundary.
 * d ≥ 3: ``samples`` seeded uniform starts, explicit Euler steps ``u ← u + s·dt (I − uuᵀ)∇G(u)``
-  with one constant ``dt = h/R`` (R ≥ |∇G| everywhere, so a step moves at most h rad; a constant
-  step is a re-timing that cannot depend on the side of a kink).  h = 0.05 rad for
+  with ``dt = h/R`` the same for every sample, R the 90th percentile of the samples' speeds
+  |(I − uuᵀ)∇G(u)| (updated every 100 steps): a re-timing common to all samples, which cannot
+  depend on the side of a kink a sample is on; typical steps move about h rad.  Samples that
+  have not arrived then get a second pass, each at its own constant scale (its speed where it
+  stopped): again a pure re-timing of its path.  h = 0.05 rad for
   ``flat_steps`` steps, then decaying geometrically to 2e-5 rad so that an end point settles on
   its kink.  Starts that have not arrived by then (slow paths near saddles) count for no
   extremum.  Sampling error: binomial, sd = sqrt(p (1 − p) / K).
@@ -68,9 +71,10 @@ def gradient_bound(problem) -> float:
 
 
 def flow_end_points(problem, U0: np.ndarray, s: np.ndarray, *, flat_steps: int = 3000,
-                    decay_steps: int = 300) -> np.ndarray:
+                    decay_steps: int = 300, per_sample: bool = False) -> np.ndarray:
     """End points of the sphere flow of s·G from the rows of ``U0`` (s ∈ {−1, 0, +1} per row):
-    constant-step Euler (module docstring)."""
+    Euler steps with a re-timing that no sample's kink crossing can change (module docstring).
+    ``per_sample``: each sample keeps its own constant scale, its speed at the start."""
     _, grad = leading_G(problem)
     U = np.array(U0, dtype=float)
     U /= np.linalg.norm(U, axis=1, keepdims=True)
@@ -78,9 +82,15 @@ def flow_end_points(problem, U0: np.ndarray, s: np.ndarray, *, flat_steps: int =
     R = gradient_bound(problem)
     hs = np.concatenate([np.full(flat_steps, 5e-2),
                          5e-2 * (4e-4) ** (np.arange(1, decay_steps + 1) / decay_steps)])
-    for h in hs:
+    for k, h in enumerate(hs):
         gr = grad(U)
         tang = gr - np.sum(gr * U, axis=1, keepdims=True) * U
+        if per_sample and k == 0:  # a constant per sample: a pure re-timing of its path
+            nt = np.linalg.norm(tang, axis=1, keepdims=True)
+            R = np.where(nt > 0, nt, np.inf)
+        elif not per_sample and k % 100 == 0:  # one scale for all: 90th percentile of speeds
+            nt = np.linalg.norm(tang, axis=1)
+            R = float(np.quantile(nt[nt > 0], 0.9)) if np.any(nt > 0) else R
         U = U + s * (h / R) * tang
         U /= np.linalg.norm(U, axis=1, keepdims=True)
     return U
@@ -147,10 +157,21 @@ def basin_fractions(problem, extrema, *, init: str = "small_a", samples: int = 2
     if extrema:
         D = np.array([e.direction for e in extrema])
         sg = np.array([e.sign for e in extrema])
-        ang = np.arccos(np.clip(U @ D.T, -1.0, 1.0))
-        ang[s[:, None] != sg[None, :]] = np.inf
-        best = np.argmin(ang, axis=1)
-        hit = ang[np.arange(samples), best] <= match_angle
+
+        def nearest(V, sv):
+            ang = np.arccos(np.clip(V @ D.T, -1.0, 1.0))
+            ang[sv[:, None] != sg[None, :]] = np.inf
+            best = np.argmin(ang, axis=1)
+            return best, ang[np.arange(len(V)), best] <= match_angle
+
+        best, hit = nearest(U, s)
+        # starts whose speed was far below the common scale have not arrived: a second pass
+        # from where they stopped, each at its own constant scale (a re-timing, see above)
+        late = ~hit & (s != 0)
+        if late.any():
+            U[late] = flow_end_points(problem, U[late], s[late], flat_steps=2000,
+                                      per_sample=True)
+            best, hit = nearest(U, s)
         np.add.at(counts, best[hit], 1)
     fr = (counts / samples).tolist()
     return fr, 1.0 - float(sum(fr))
