@@ -104,7 +104,8 @@ def _basins_circle(problem, extrema, init: str) -> list[float]:
     Gf, _ = leading_G(problem)
     N = GRID_2D
     th = 2 * np.pi * np.arange(N) / N
-    g = Gf(np.stack([np.cos(th), np.sin(th)], axis=1))
+    U = np.stack([np.cos(th), np.sin(th)], axis=1)
+    g = np.concatenate([Gf(U[k:k + 4096]) for k in range(0, N, 4096)])  # bounded memory
     idx = np.arange(N)
     fr = np.zeros(len(extrema))
     for sign in (1, -1):

@@ -18,12 +18,14 @@ from .base import Outcome, Property, r
 
 CLAIM = ("From the same initial weights, gradient descent on the full loss and the reduced "
          "system w' = a∇G, a' = G (explicit Euler on the same steps) agree neuron by neuron at "
-         "half the escape time, with an angle difference that shrinks as ε shrinks (the "
-         "neglected terms have relative size |f| ≈ ε there).")
+         "half the escape time: the largest relative norm difference and the 90th-percentile "
+         "angle difference shrink ≥10× per 100× smaller ε (the neglected terms have relative "
+         "size |f| ≈ ε there).")
 
 EPSS = (1e-3, 1e-5, 1e-7)
 FACTOR = 10.0  # required shrink per 100× smaller ε; the neglected terms predict 100×
 M = 24
+QUANTILE = 0.9
 
 
 def angle_errors(ex: Example, theory, epss=EPSS):
@@ -44,7 +46,10 @@ def angle_errors(ex: Example, theory, epss=EPSS):
         # 2·atan2(|u − v|, |u + v|): accurate down to ~1e-16 rad (arccos of a dot product
         # bottoms out at ~1e-8 rad, which would hide the ε scaling)
         ang = 2 * np.arctan2(np.linalg.norm(Ur - Ut, axis=1), np.linalg.norm(Ur + Ut, axis=1))
-        angle = float(np.degrees(np.max(ang)))
+        # 90th percentile over neurons: a neuron chattering on an attracting ReLU kink can land
+        # on the other side of it in one of the two runs (a discrete event of angular size
+        # O(lr·|∇G|), independent of ε); ≤ 10 % of the neurons may be hit by such a flip
+        angle = float(np.degrees(np.quantile(ang, QUANTILE)))
         # norms too: relative difference of |θ_j|
         nr = np.sqrt(np.sum(red.W[-1] ** 2, 1) + red.a[-1] ** 2)
         nt = np.sqrt(np.sum(run.W**2, 1) + run.a**2)
@@ -66,11 +71,11 @@ def check(ex: Example, theory, profile) -> Outcome:
         for seq in (ang, rel):
             if not (seq[k] <= seq[k - 1] / FACTOR or seq[k] <= floor):
                 ok = False
-    ev = {"eps": list(EPSS), "max_angle_diff_deg": [r(a) for a in ang],
+    ev = {"eps": list(EPSS), "angle_diff_deg_q90": [r(a) for a in ang],
           "max_rel_norm_diff": [r(x) for x in rel], "floor_deg": r(floor)}
-    msg = (f"angle differences {ev['max_angle_diff_deg']} deg shrink ≥{FACTOR:g}× per 100× ε"
+    msg = (f"angle differences {ev['angle_diff_deg_q90']} deg shrink ≥{FACTOR:g}× per 100× ε"
            if ok else f"training and reduced system do not converge as ε→0: angle differences "
-           f"{ev['max_angle_diff_deg']} deg, norm differences {ev['max_rel_norm_diff']}")
+           f"{ev['angle_diff_deg_q90']} deg, norm differences {ev['max_rel_norm_diff']}")
     return Outcome(ok, msg, ev)
 
 
