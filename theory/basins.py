@@ -20,9 +20,9 @@ gradient's length) changes that combination, and so the path: it is not used her
   its higher neighbour and pointer jumping finds where it ends.  Sampling error: none; grid
   error ≤ 2 cells (1e-4) per basin boundary.
 * d ≥ 3: ``samples`` seeded uniform starts, explicit Euler steps ``u ← u + s·dt (I − uuᵀ)∇G(u)``
-  with ``dt = h/R`` the same for every sample, R the 90th percentile of the samples' speeds
-  |(I − uuᵀ)∇G(u)| (updated every 100 steps): a re-timing common to all samples, which cannot
-  depend on the side of a kink a sample is on; typical steps move about h rad.  Samples that
+  with ``dt = h/R`` the same for every sample and every step, R the 90th percentile of the
+  samples' initial speeds |(I − uuᵀ)∇G(u)|: a constant re-timing, which cannot depend on the
+  side of a kink a sample is on; typical steps move about h rad.  Samples that
   have not arrived then get a second pass, each at its own constant scale (its speed where it
   stopped): again a pure re-timing of its path.  h = 0.05 rad for
   ``flat_steps`` steps, then decaying geometrically to 2e-5 rad so that an end point settles on
@@ -85,12 +85,12 @@ def flow_end_points(problem, U0: np.ndarray, s: np.ndarray, *, flat_steps: int =
     for k, h in enumerate(hs):
         gr = grad(U)
         tang = gr - np.sum(gr * U, axis=1, keepdims=True) * U
-        if per_sample and k == 0:  # a constant per sample: a pure re-timing of its path
+        if k == 0:  # constant scales, fixed at the start: a pure re-timing of each path
             nt = np.linalg.norm(tang, axis=1, keepdims=True)
-            R = np.where(nt > 0, nt, np.inf)
-        elif not per_sample and k % 100 == 0:  # one scale for all: 90th percentile of speeds
-            nt = np.linalg.norm(tang, axis=1)
-            R = float(np.quantile(nt[nt > 0], 0.9)) if np.any(nt > 0) else R
+            if per_sample:  # each sample its own speed (floored: a sample at rest stays put)
+                R = np.where(nt > 1e-9 * R, nt, np.inf)
+            elif np.any(nt > 0):  # one scale for all: the 90th percentile of the speeds
+                R = float(np.quantile(nt[nt > 0], 0.9))
         U = U + s * (h / R) * tang
         U /= np.linalg.norm(U, axis=1, keepdims=True)
     return U
