@@ -114,3 +114,17 @@ def test_bad_claim_json_exits_2(tmp_path, capsys):
         assert main(["verify", "--data", str(data), "--claim", str(bad), "--out",
                      str(tmp_path)]) == 2
         assert needle in capsys.readouterr().err
+
+
+def test_shrinking_budget_still_saves_a_failing_counterexample(tmp_path, monkeypatch):
+    """With the shrink budget exhausted at once, the run ends promptly and still saves a
+    counterexample that fails (the last failing example hypothesis reached)."""
+    import verify.runner as runner
+
+    monkeypatch.setattr(runner, "SHRINK_SECONDS", 0.0)
+    wrong = planted("rotate", 10.0)
+    [res] = run_suite(PROFILES["ci"], wrong, only=["clusters_match"], out_dir=tmp_path,
+                      progress=False)
+    assert not res.passed
+    _, o = replay(tmp_path / "counterexamples" / "clusters_match.npz", wrong)
+    assert not o.passed

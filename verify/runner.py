@@ -23,6 +23,8 @@ from .profiles import Profile
 from .properties import BY_NAME, PROPERTIES, Outcome, Property
 from .theory_bundle import Theory, package_theory
 
+SHRINK_SECONDS = 120.0
+
 
 class PropertyFailed(AssertionError):
     """Raised inside the hypothesis test body so that hypothesis shrinks the example."""
@@ -68,6 +70,12 @@ def run_property(prop: Property, theory: Theory, profile: Profile,
     failing: dict = {}
 
     def body(ex: Example):
+        # Shrinking budget: once SHRINK_SECONDS have passed since the first failure, every
+        # further call passes, so hypothesis stops shrinking (it then reports the replay as
+        # flaky, which is caught below).  The saved counterexample is the last failing example
+        # seen, i.e. the smallest hypothesis had reached.
+        if "since" in failing and time.time() - failing["since"] > SHRINK_SECONDS:
+            return
         try:
             o = prop.check(ex, theory, profile)
         except Exception as exc:  # a crash is a failure too; hypothesis shrinks it
@@ -80,6 +88,7 @@ def run_property(prop: Property, theory: Theory, profile: Profile,
         _record(res, ex, o)
         if not o.passed:
             failing.setdefault("first", ex)  # the first failure; the last one is the shrunk
+            failing.setdefault("since", time.time())
             failing["example"], failing["outcome"] = ex, o
             raise PropertyFailed(o.message)
 
@@ -95,8 +104,10 @@ def run_property(prop: Property, theory: Theory, profile: Profile,
             test()
         except PropertyFailed:
             pass
-        except HypothesisException as exc:  # e.g. Unsatisfiable: every draw was rejected
-            if not failing:
+        except Exception as exc:  # Unsatisfiable (every draw rejected), or Flaky after the
+            if not failing:        # shrinking budget ran out (see body)
+                if not isinstance(exc, HypothesisException):
+                    raise
                 res.message = f"hypothesis: {type(exc).__name__}: {exc}"
                 res.passed = res.examples > 0
     if profile.builtins and not failing:
