@@ -13,9 +13,10 @@ from ..strategies import both_labels, datasets, general_position, losses, seeds
 from ..training import train_to_escape
 from .base import Outcome, Property, r
 
-CLAIM = ("For widths m = 16, 128, 1024 the same predicted extrema are occupied at escape: every "
-         "extremum whose basin holds at least 5/m of the starting directions is occupied, and "
-         "every heavy neuron sits within τ = 3° of a predicted extremum of its sign.")
+CLAIM = ("For widths m = 16, 128, 1024 the same predicted extrema are occupied at escape "
+         "(ε = 1e-8): every extremum with λ_k ≥ λ_max/2 whose basin holds at least 5/m of the "
+         "starting directions is occupied, and at every width at most 1 % of the squared norm "
+         "lies farther than τ = 3° from every predicted extremum of its sign.")
 
 WIDTHS = (16, 128, 1024)
 EPS = 1e-8
