@@ -16,7 +16,9 @@ from .base import Outcome, Property, r
 CLAIM = ("With isotropic directions and |a| ≪ |w| at start (ε = 1e-12), the fraction of neurons "
          "within 3° of each extremum at escape equals its predicted basin fraction within "
          "binomial error (4 standard deviations of the two sampling errors, plus 1/m), for every "
-         "extremum whose neurons have had time to arrive (λ_k t* ≥ 10).")
+         "extremum whose neurons have had time to arrive (λ_k t* ≥ 10); neurons still in "
+         "transit at escape (unassigned beyond the predicted remainder) may only lower a "
+         "count.")
 
 M = 2048
 EPS = 1e-12
@@ -38,21 +40,29 @@ def check(ex: Example, theory, profile) -> Outcome:
     if not run.escaped:
         return Outcome(False, f"training did not escape ({run.stop_reason})", {})
     mr = match(run.W, run.a, pred, TAU_DEG)
+    counts = np.array([np.sum((mr.nearest == k) & (mr.angles_deg <= TAU_DEG))
+                       for k in range(len(pred.extrema))]) / M
+    # Neurons still in transit at escape (slow starts where |G| is small, slow clusters) are at
+    # no extremum yet: they can only lower a cluster's count.  Their share is what training
+    # leaves unassigned beyond the theory's own remainder (dead-region starts).
+    transit = max(0.0, (1.0 - counts.sum()) - (pred.unassigned_fraction or 0.0))
     rows, problems = [], []
     for k, e in enumerate(pred.extrema):
         if e.growth_rate < MIN_RATE * pred.lambda_max:
             continue
         b = e.basin_fraction or 0.0
-        got = float(np.sum((mr.nearest == k) & (mr.angles_deg <= TAU_DEG))) / M
+        got = float(counts[k])
         sd = np.sqrt(max(b * (1 - b), 1.0 / M) * (1.0 / M + 1.0 / SAMPLES))
         tol = Z * sd + 1.0 / M
         rows.append({"extremum": k, "basin": r(b, 4), "neurons": r(got, 4), "tol": r(tol, 3)})
-        if abs(got - b) > tol:
+        if not (b - tol - transit <= got <= b + tol):
             problems.append(f"extremum {k}: {100 * got:.2f} % of neurons vs basin "
-                            f"{100 * b:.2f} % (tolerance {100 * tol:.2f} %)")
+                            f"{100 * b:.2f} % (tolerance {100 * tol:.2f} %, in transit "
+                            f"{100 * transit:.2f} %)")
     ok = not problems
     return Outcome(ok, f"{len(rows)} basin fractions within binomial error" if ok
-                   else "; ".join(problems[:3]), {"m": M, "basins": rows})
+                   else "; ".join(problems[:3]), {"m": M, "in_transit": r(transit, 3),
+                                                  "basins": rows})
 
 
 @st.composite
