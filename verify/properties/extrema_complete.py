@@ -117,7 +117,7 @@ def check(ex: Example, theory, profile) -> Outcome:
     best = _nearest_deg(ends, s, ex_list)
     slow = grows & (best > END_TOL_DEG)
     if slow.any():  # second pass for flows still sliding along a kink
-        ends[slow] = sphere_flow_ends(p, ends[slow], s[slow], steps=8000, eta0=0.01, eta1=1e-7)
+        ends[slow] = sphere_flow_ends(p, ends[slow], s[slow], steps=20000, eta0=0.01, eta1=1e-8)
         best = _nearest_deg(ends, s, ex_list)
     missing = int(np.sum(grows & (best > END_TOL_DEG)))
     worst = float(best[grows].max()) if grows.any() else 0.0
