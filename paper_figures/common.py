@@ -64,6 +64,13 @@ def save_figure(fig, out_dir: str | Path, name: str, dpi: int = 150) -> list[Pat
     return paths
 
 
+def plot_from_data(draw, data_path, out_dir, name: str) -> list[Path]:
+    """The usual ``plot()``: read the data file, ``draw(plt, config, arrays) -> fig``, save
+    ``name.png`` and ``name.pdf``."""
+    config, arrays = read_data(data_path)
+    return save_figure(draw(pyplot(), config, arrays), out_dir, name)
+
+
 def save_readme_png(fig, path: str | Path, width_px: int = README_WIDTH_PX) -> Path:
     """Save a small PNG (``width_px`` wide) of ``fig`` for the README (does not close it)."""
     w_in = fig.get_size_inches()[0]

@@ -30,7 +30,7 @@ from numerics.engine import train
 from numerics.init import init_weights
 from theory.problem import Problem
 
-from .common import pyplot, read_data, save_figure, write_data
+from .common import plot_from_data, read_data, write_data
 from .landscape import angle_of
 
 NAME = "later_phase"
@@ -164,9 +164,7 @@ def _draw(plt, config, arr):
 
 
 def plot(data_path, out_dir) -> list[Path]:
-    plt = pyplot()
-    config, arr = read_data(data_path)
-    return save_figure(_draw(plt, config, arr), out_dir, NAME)
+    return plot_from_data(_draw, data_path, out_dir, NAME)
 
 
 def summary(data_path) -> dict:

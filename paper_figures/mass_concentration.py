@@ -29,7 +29,13 @@ from theory.extrema import predict
 from theory.growth import mass_share_exponents
 from theory.problem import Problem
 
-from .common import fit_line, log_eps_grid, pyplot, read_data, save_figure, write_data
+from .common import (
+    fit_line,
+    log_eps_grid,
+    plot_from_data,
+    read_data,
+    write_data,
+)
 
 NAME = "mass_concentration"
 
@@ -106,9 +112,7 @@ def _draw(plt, config, arr):
 
 
 def plot(data_path, out_dir) -> list[Path]:
-    plt = pyplot()
-    config, arr = read_data(data_path)
-    return save_figure(_draw(plt, config, arr), out_dir, NAME)
+    return plot_from_data(_draw, data_path, out_dir, NAME)
 
 
 def summary(data_path) -> dict:

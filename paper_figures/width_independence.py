@@ -25,7 +25,7 @@ from numerics.init import init_weights
 from theory.extrema import predict
 from theory.problem import Problem
 
-from .common import pyplot, read_data, save_figure, unit_angle_deg, write_data
+from .common import plot_from_data, read_data, unit_angle_deg, write_data
 
 NAME = "width_independence"
 
@@ -102,9 +102,7 @@ def _draw(plt, config, arr):
 
 
 def plot(data_path, out_dir) -> list[Path]:
-    plt = pyplot()
-    config, arr = read_data(data_path)
-    return save_figure(_draw(plt, config, arr), out_dir, NAME)
+    return plot_from_data(_draw, data_path, out_dir, NAME)
 
 
 def summary(data_path) -> dict:

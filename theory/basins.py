@@ -69,8 +69,7 @@ def gradient_bound(problem) -> float:
     act = problem.activation
     if not act.piecewise_linear:
         return float(abs(act.deriv0) * np.linalg.norm(problem.v)) or 1.0
-    k = max(1.0, abs(float(act.gamma)))
-    return float(np.sum(np.abs(problem.c) * np.linalg.norm(problem.X, axis=1)) / problem.n * k)
+    return problem.G_rate_bound
 
 
 def flow_end_points(problem, U0: np.ndarray, s: np.ndarray, *, flat_steps: int = 3000,

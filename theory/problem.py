@@ -167,6 +167,15 @@ class Problem:
         """``v = (1/n) Σ c_i x_i``: G's gradient at 0 for smooth σ (divided by σ'(0))."""
         return (self.c @ self.X) / self.n
 
+    @cached_property
+    def G_rate_bound(self) -> float:
+        """``(1/n) Σ |c_i||x_i| · max(1, |γ|)`` (smooth σ: ``max(1, σ'(0))``): an upper bound on
+        |G| and |∇G| over the unit sphere for piecewise-linear σ (|σ'| ≤ max(1, |γ|)), and the
+        natural rate scale of the early phase."""
+        g = self.activation.gamma
+        k = max(1.0, abs(float(g))) if g is not None else max(1.0, self.activation.deriv0)
+        return float(np.sum(np.abs(self.c) * np.linalg.norm(self.X, axis=1)) / self.n * k)
+
     # ------------------------------------------------------------------ G and its gradient
     def G(self, W: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """``G(w) = (1/n) Σ_i c_i σ(⟨w, x_i⟩)`` for ``W`` of shape (..., d).

@@ -23,10 +23,8 @@ ETA = 0.02
 
 
 def rate_bound(problem) -> float:
-    """An upper bound on |G| over the sphere (and on |∇G|): (1/n) Σ |c_i| |x_i| · max(1, |γ|)."""
-    g = problem.activation.gamma
-    k = max(1.0, abs(float(g))) if g is not None else max(1.0, problem.activation.deriv0)
-    return float(np.sum(np.abs(problem.c) * np.linalg.norm(problem.X, axis=1)) / problem.n * k)
+    """The early phase's rate scale, :attr:`theory.problem.Problem.G_rate_bound`."""
+    return problem.G_rate_bound
 
 
 ESCAPE_FRACTION = 0.01
