@@ -56,7 +56,8 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
                   escape_refine: float = 0.5, max_steps: int = 10_000_000,
                   record: str = "none", device=None, dtype=None) -> list[Run]:
     """Train B problems together from ``W0`` (B×m×d) and ``a0`` (B×m); one :class:`Run` each.
-    Arguments as in :func:`numerics.engine.train` (full batch)."""
+    Arguments as in :func:`numerics.engine.train` (full batch); ``t_max`` may also be one time
+    limit per problem (a sequence of B numbers)."""
     B = len(problems)
     if B == 0:
         raise InputError("train_batched needs at least one problem")
@@ -66,7 +67,12 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
     if len(acts) > 1 or len(losses_) > 1 or len(ds) > 1:
         raise InputError("batched problems must share activation, loss and dimension d; got "
                          f"{sorted(acts)}, {sorted(losses_)}, d in {sorted(ds)}")
-    _check_step_args(lr, eta, lr_max, steps, t_max, escape_level, adaptive, None, 0.0)
+    if t_max is not None and np.ndim(t_max) > 0:  # one time limit per problem
+        t_max = np.asarray(t_max, dtype=float)
+        if t_max.shape != (B,) or not np.all(np.isfinite(t_max) & (t_max > 0)):
+            raise InputError(f"t_max must be a positive number or {B} positive numbers")
+    _check_step_args(lr, eta, lr_max, steps, None if np.ndim(t_max) else t_max, escape_level,
+                     adaptive, None, 0.0)
     if steps is None and t_max is None and loss_below is None and not until_escape:
         raise InputError("no stop rule: give steps, t_max, loss_below or until_escape")
     if device is None:
@@ -123,6 +129,7 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
     #      Z = X Wᵀ itself (K = d; in this layout bmm beats the engine's sum of d outer products,
     #      measured for B = 1..64, m = 256, n = 16, d = 3).
     idx = np.arange(B)
+    t_lim = None if t_max is None else np.broadcast_to(np.asarray(t_max, dtype=float), (B,))
     WT = W.transpose(1, 2).contiguous()
     a = a[:, None, :].contiguous()
     t = np.zeros(B)
@@ -154,7 +161,7 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
         # stop rules: a cheap test every step, the reasons only when some problem stops
         stop = bad | new if until_escape else bad.copy()
         if t_max is not None:
-            stop |= t >= t_max * (1 - 1e-15)
+            stop |= t >= t_lim[idx] * (1 - 1e-15)
         if loss_below is not None:
             stop |= loss_k <= loss_below
         if (steps is not None and k >= steps) or k >= max_steps or stop.any():
@@ -162,7 +169,8 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
                 [bad,
                  np.full(len(idx), until_escape) & ~np.isnan(escape),
                  np.full(len(idx), steps is not None and k >= steps),
-                 t >= t_max * (1 - 1e-15) if t_max is not None else np.zeros(len(idx), bool),
+                 t >= t_lim[idx] * (1 - 1e-15) if t_max is not None
+                 else np.zeros(len(idx), bool),
                  loss_k <= loss_below if loss_below is not None else np.zeros(len(idx), bool),
                  np.full(len(idx), k >= max_steps)],
                 [6, 1, 2, 3, 4, 5], default=0)
@@ -213,7 +221,7 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
         else:
             dt = np.full(len(idx), float(lr))
         if t_max is not None:
-            dt = np.minimum(dt, t_max - t)
+            dt = np.minimum(dt, t_lim[idx] - t)
 
         # ---- update θ ← θ + dt·(−∇L) into the other buffer; the old state becomes state k-1
         if adaptive or t_max is not None:                       # per-problem step sizes
@@ -229,7 +237,8 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
         k += 1
 
     runs = []
-    cfg = dict(lr=lr, adaptive=adaptive, eta=eta, lr_max=lr_max, steps=steps, t_max=t_max,
+    cfg = dict(lr=lr, adaptive=adaptive, eta=eta, lr_max=lr_max, steps=steps,
+               t_max=t_max.tolist() if isinstance(t_max, np.ndarray) else t_max,
                loss_below=loss_below, until_escape=until_escape, escape_level=escape_level,
                escape_refine=escape_refine, record=record, batched=B, activation=str(act),
                loss=str(problems[0].loss), device=str(dev), dtype=str(dt_).replace("torch.", ""))

@@ -446,8 +446,9 @@ def grad_G_symbolic(problem):
     one-sided slopes; compare with numerics only away from kinks."""
     G, w = G_symbolic(problem)
     grad = [sp.diff(G, wk) for wk in w]
-    g_f = sp.lambdify([list(w)], G, "numpy")
-    gr_f = [sp.lambdify([list(w)], gk, "numpy") for gk in grad]
+    mods = ["numpy", "scipy"]  # scipy: erf (GELU) on arrays; numpy alone maps it to math.erf
+    g_f = sp.lambdify([list(w)], G, mods)
+    gr_f = [sp.lambdify([list(w)], gk, mods) for gk in grad]
 
     def G_fn(W):
         W = np.atleast_2d(np.asarray(W, dtype=float))

@@ -1,9 +1,19 @@
-"""Suite profiles: how many examples each property draws, and on which device.
+"""Suite profiles: how many examples each property draws, on which device, and the suite's
+false-alarm budget.
 
 ``quick``  derandomised (the same examples every run), CPU-sized: the README's first command,
            at most 3 minutes on 2 cores.
-``ci``     the profile pytest uses: fewer examples, still derandomised.
-``full``   hundreds of random examples in all; uses the GPU when one is present.
+``ci``     the profile pytest uses: one drawn example per property, derandomised.
+``full``   25 random examples per property (``--seed S`` makes a run reproducible); uses the GPU
+           when one is present; at most 20 minutes on 2 cores.
+
+**False-alarm budget.**  ``alpha_total`` is the family-wise probability that a run of the true
+theory fails (1 %).  The runner splits it evenly over the properties (Bonferroni) and each
+property's share evenly over its planned examples (drawn plus built-in); the property splits
+an example's share ``alpha`` over the statistical checks inside it.  Checks whose tolerance is
+derived (an ε scaling, a step size, float64 rounding) rather than drawn from a distribution
+use no share.  ``min_examples`` is the number of checked (applicable) examples a property needs
+to pass at all.
 """
 
 from __future__ import annotations
@@ -20,12 +30,16 @@ class Profile:
     derandomize: bool
     device: str = "cpu"
     builtins: bool = True  # run each property's built-in cases (XOR, 3-D XOR, ...)
+    min_examples: int = 1
+    alpha_total: float = 0.01
+    seed: int | None = None
+    alpha: float = 1e-3  # this example's share of the budget: set by the runner per property
 
 
 PROFILES = {
-    "quick": Profile("quick", examples=8, derandomize=True),
-    "ci": Profile("ci", examples=1, derandomize=True),
-    "full": Profile("full", examples=25, derandomize=False, device="auto"),
+    "quick": Profile("quick", examples=6, derandomize=True, min_examples=4),
+    "ci": Profile("ci", examples=1, derandomize=True, min_examples=1),
+    "full": Profile("full", examples=25, derandomize=False, device="auto", min_examples=20),
 }
 
 

@@ -10,10 +10,11 @@ package's theory; ``sbias verify --data FILE --claim CLAIM`` checks the claim ag
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hyp_seed
 from hypothesis.errors import HypothesisException
 
 from theory.atomic import atomic_write_json
@@ -42,10 +43,27 @@ class PropertyResult:
     evidence: list = field(default_factory=list)  # (example description, outcome evidence)
     counterexample: dict | None = None
     plots: list = field(default_factory=list)
+    drawn: list = field(default_factory=list)      # one record per checked example
+    na_reasons: dict = field(default_factory=dict)  # reason -> count
+    excluded: list = field(default_factory=list)   # excluded extrema, with why (capped)
+    excluded_count: int = 0
+    checks: int = 0                                # statistical checks made
+    alpha: float = 0.0                             # this property's share of the budget
+    alpha_per_example: float = 0.0
+    statistical: bool = False
+    min_examples: int = 1
+    planned: int = 0
 
     def to_json(self) -> dict:
         return {"name": self.name, "claim": self.claim, "passed": self.passed,
-                "examples": self.examples, "not_applicable": self.not_applicable,
+                "examples": self.examples, "min_examples": self.min_examples,
+                "planned_examples": self.planned,
+                "not_applicable": {"count": self.not_applicable, "reasons": self.na_reasons},
+                "drawn": self.drawn, "excluded": {"count": self.excluded_count,
+                                                  "extrema": self.excluded},
+                "false_alarm": {"statistical": self.statistical, "alpha": self.alpha,
+                                "alpha_per_example": self.alpha_per_example,
+                                "checks": self.checks},
                 "seconds": round(self.seconds, 2), "message": self.message,
                 "evidence": self.evidence, "counterexample": self.counterexample}
 
@@ -53,8 +71,16 @@ class PropertyResult:
 def _record(res: PropertyResult, ex: Example, o: Outcome) -> None:
     if not o.applicable:
         res.not_applicable += 1
+        key = o.message.split(":")[0][:80]
+        res.na_reasons[key] = res.na_reasons.get(key, 0) + 1
         return
     res.examples += 1
+    res.drawn.append(dict(ex.record(), passed=bool(o.passed)))
+    res.checks += len(o.checks)
+    for e in o.excluded:
+        res.excluded_count += 1
+        if len(res.excluded) < 50:
+            res.excluded.append(dict(e, example=len(res.drawn) - 1))
     if len(res.evidence) < 12:
         res.evidence.append({"example": ex.describe(), "passed": o.passed, "message": o.message,
                              "measured": o.evidence})
@@ -62,10 +88,30 @@ def _record(res: PropertyResult, ex: Example, o: Outcome) -> None:
         res.plots.append((ex.describe(), o.plot))
 
 
+#: Health checks kept on, except ``too_slow``: every example trains networks (seconds by
+#: design), which hypothesis would otherwise report as a slow strategy.
+SUPPRESSED = [HealthCheck.too_slow]
+
+
+def sizes(prop: Property, profile: Profile) -> tuple[int, int]:
+    """(drawn examples, min checked examples) of ``prop`` under ``profile``."""
+    return prop.sizes.get(profile.name, (profile.examples, profile.min_examples))
+
+
 def run_property(prop: Property, theory: Theory, profile: Profile,
-                 out_dir: Path | None = None) -> PropertyResult:
-    """Run one property: built-ins, then ``profile.examples`` drawn examples (shrunk on failure)."""
-    res = PropertyResult(prop.name, prop.claim, True)
+                 out_dir: Path | None = None, alpha: float | None = None) -> PropertyResult:
+    """Run one property: drawn examples (shrunk on failure), then the built-ins.
+
+    ``alpha``: the property's share of the false-alarm budget (default: the profile's total);
+    each planned example gets ``alpha / planned``."""
+    n_draw, min_ex = sizes(prop, profile)
+    builtins = prop.builtins() if profile.builtins else []
+    planned = n_draw + len(builtins)
+    alpha = profile.alpha_total if alpha is None else alpha
+    prof = replace(profile, alpha=alpha / max(planned, 1))
+    res = PropertyResult(prop.name, prop.claim, True, alpha=alpha if prop.statistical else 0.0,
+                         alpha_per_example=prof.alpha if prop.statistical else 0.0,
+                         statistical=prop.statistical, min_examples=min_ex, planned=planned)
     t0 = time.time()
     failing: dict = {}
 
@@ -77,15 +123,17 @@ def run_property(prop: Property, theory: Theory, profile: Profile,
         if "since" in failing and time.time() - failing["since"] > SHRINK_SECONDS:
             return
         try:
-            o = prop.check(ex, theory, profile)
+            o = prop.check(ex, theory, prof)
         except Exception as exc:  # a crash is a failure too; hypothesis shrinks it
             o = Outcome(False, f"{type(exc).__name__}: {exc}", {})
         if not o.applicable:
             from hypothesis import reject
 
-            res.not_applicable += 1
+            if "since" not in failing:
+                _record(res, ex, o)
             reject()
-        _record(res, ex, o)
+        if "since" not in failing:
+            _record(res, ex, o)
         if not o.passed:
             failing.setdefault("first", ex)  # the first failure; the last one is the shrunk
             failing.setdefault("since", time.time())
@@ -94,24 +142,24 @@ def run_property(prop: Property, theory: Theory, profile: Profile,
 
     # Drawn examples first, so that a failure is shrunk by hypothesis; the built-in cases
     # (named datasets such as XOR) run after, and are reported as they are if they fail.
-    if profile.examples > 0:
-        test = settings(max_examples=profile.examples, derandomize=profile.derandomize,
+    if n_draw > 0:
+        test = settings(max_examples=n_draw, derandomize=profile.derandomize,
                         deadline=None, database=None, print_blob=False,
                         phases=[Phase.explicit, Phase.generate, Phase.shrink],
-                        suppress_health_check=list(HealthCheck))(
-            given(prop.strategy(profile))(body))
+                        suppress_health_check=SUPPRESSED)(given(prop.strategy(profile))(body))
+        if profile.seed is not None and not profile.derandomize:
+            test = hyp_seed(profile.seed)(test)
         try:
             test()
         except PropertyFailed:
             pass
-        except Exception as exc:  # Unsatisfiable (every draw rejected), or Flaky after the
+        except Exception as exc:  # Unsatisfiable, a failed health check, or Flaky after the
             if not failing:        # shrinking budget ran out (see body)
                 if not isinstance(exc, HypothesisException):
                     raise
-                res.message = f"hypothesis: {type(exc).__name__}: {exc}"
-                res.passed = res.examples > 0
+                res.message = f"hypothesis: {type(exc).__name__}: {str(exc).splitlines()[0]}"
     if profile.builtins and not failing:
-        for ex in prop.builtins():
+        for ex in builtins:
             try:
                 body(ex)
             except PropertyFailed:
@@ -125,8 +173,15 @@ def run_property(prop: Property, theory: Theory, profile: Profile,
         res.message = o.message
         res.counterexample = _save_counterexample(prop, ex, o, theory, out_dir)
         res.counterexample["first_failure"] = failing["first"].describe()
+    elif res.examples < min_ex:
+        res.passed = False
+        res.message = (f"only {res.examples} checked examples (this profile needs {min_ex}); "
+                       f"{res.not_applicable} drawn examples were not applicable"
+                       + (f"; {res.message}" if res.message else ""))
     elif not res.message:
         res.message = f"held on {res.examples} examples"
+    else:
+        res.message = f"held on {res.examples} examples ({res.message})"
     return res
 
 
@@ -139,7 +194,8 @@ def _save_counterexample(prop: Property, ex: Example, o: Outcome, theory: Theory
     path = ce_dir / f"{prop.name}.npz"
     ex.save(path, prop.name)
     info["file"] = str(path)
-    info["reproduce"] = f"sbias verify --replay {path}"
+    who = f" --theory {theory.cli}" if theory.cli else ""
+    info["reproduce"] = f"sbias verify --replay {path}{who}"
     if prop.uses_prediction:
         try:
             claim = theory.predict(ex.problem(), basins=True).to_json()
@@ -155,7 +211,8 @@ def _save_counterexample(prop: Property, ex: Example, o: Outcome, theory: Theory
 
 def run_suite(profile: Profile, theory: Theory | None = None, only: list[str] | None = None,
               out_dir: Path | None = None, progress: bool = True) -> list[PropertyResult]:
-    """Run every property (or those named in ``only``) under ``profile``."""
+    """Run every property (or those named in ``only``) under ``profile``.  The profile's
+    false-alarm budget ``alpha_total`` is split evenly over the properties run (Bonferroni)."""
     import torch
 
     theory = theory or package_theory()
@@ -180,7 +237,8 @@ def _run_all(props, theory, profile, out_dir, progress) -> list[PropertyResult]:
     for prop in props:
         if bar is not None:
             bar.set_postfix_str(prop.name)
-        results.append(run_property(prop, theory, profile, out_dir))
+        results.append(run_property(prop, theory, profile, out_dir,
+                                    profile.alpha_total / len(props)))
         if bar is not None:
             bar.update(1)
     if bar is not None:

@@ -52,6 +52,7 @@ class Theory:
     reduced: Callable
     xor: Callable[[float, float], list]
     conserved: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    cli: str | None = None  # how the command line names it (FILE.py:NAME), for replays
 
 
 def package_theory() -> Theory:
@@ -87,6 +88,15 @@ def _perturb_prediction(pred: Prediction, how: str, arg: float) -> Prediction:
         if ex:
             k = max(range(len(ex)), key=lambda i: ex[i].growth_rate)
             ex[k] = replace(ex[k], growth_rate=ex[k].growth_rate * arg, G=ex[k].G * arg)
+    elif how == "growth_slowest":
+        if ex:
+            k = min(range(len(ex)), key=lambda i: ex[i].growth_rate)
+            ex[k] = replace(ex[k], growth_rate=ex[k].growth_rate * arg, G=ex[k].G * arg)
+    elif how == "drop_slowest":
+        if ex:
+            ex.pop(min(range(len(ex)), key=lambda i: ex[i].growth_rate))
+    elif how == "ignore_kinks":
+        ex = [e for e in ex if e.kind == "smooth"]
     elif how == "drop":
         if ex:
             # drop the extremum that catches the most neurons (largest basin, then growth rate)
@@ -124,8 +134,11 @@ class _ScaledG:
         return self._k * self._p.grad_G(W, weights)
 
 
-PLANTS = ("rotate", "flip_sign", "growth", "growth_top", "drop", "extra", "basins_reversed",
-          "weights", "conserved_sum", "xor_rotate", "xor_growth")
+PLANTS = ("rotate", "flip_sign", "growth", "growth_top", "growth_slowest", "drop",
+          "drop_slowest", "ignore_kinks", "extra", "basins_reversed", "weights", "conserved_sum",
+          "xor_rotate", "xor_growth")
+PERTURBATIONS = ("rotate", "flip_sign", "growth", "growth_top", "growth_slowest", "drop",
+                 "drop_slowest", "ignore_kinks", "extra", "basins_reversed")
 
 
 def planted(how: str, arg: float | None = None) -> Theory:
@@ -133,21 +146,25 @@ def planted(how: str, arg: float | None = None) -> Theory:
 
     ``rotate`` (arg degrees, default 10), ``flip_sign``, ``growth`` (rates × arg, default 1.5),
     ``growth_top`` (only the largest rate × arg, default 1.5: changes every λ_k/λ_max),
-    ``drop`` (the extremum with the largest basin is missing), ``extra`` (a spurious extremum),
-    ``basins_reversed``: perturb the predicted extrema.  ``weights`` (× arg, default 1.5): the
-    early-phase system and reduced integrator use wrong loss weights ``c_i → arg·c_i``.
+    ``growth_slowest`` (only the slowest rate × arg, default 1.25), ``drop`` (the extremum with
+    the largest basin is missing), ``drop_slowest`` (the slowest extremum is missing),
+    ``ignore_kinks`` (only smooth extrema are predicted: every kink extremum is missing),
+    ``extra`` (a spurious extremum), ``basins_reversed``: perturb the predicted extrema.
+    ``weights`` (× arg, default 1.5): the early-phase system and reduced integrator use wrong
+    loss weights ``c_i → arg·c_i``.
     ``conserved_sum``: claims ``a² + |w|²`` is conserved.  ``xor_rotate`` (arg degrees),
     ``xor_growth`` (× arg): wrong XOR closed forms."""
     base = package_theory()
-    if how in ("rotate", "flip_sign", "growth", "growth_top", "drop", "extra",
-               "basins_reversed"):
-        default = {"rotate": 10.0, "growth": 1.5, "growth_top": 1.5}.get(how, 0.0)
+    if how in PERTURBATIONS:
+        default = {"rotate": 10.0, "growth": 1.5, "growth_top": 1.5,
+                   "growth_slowest": 1.25}.get(how, 0.0)
         k = default if arg is None else float(arg)
 
         def pred(problem, **kw):
             return _perturb_prediction(base.predict(problem, **kw), how, k)
 
-        return replace(base, name=f"planted:{how}", predict=pred)
+        return replace(base, name=f"planted:{how}", predict=pred,
+                       cli=None)
     if how == "weights":
         k = 1.5 if arg is None else float(arg)
 

@@ -1,7 +1,8 @@
-"""The property suite: one module per claim of the theory (DESIGN §2), in dependency order."""
+"""The property suite: one module per claim of the theory, in dependency order."""
 
 from . import (
     basin_fractions,
+    claim_check,
     clusters_match,
     conservation,
     escape_slope,
@@ -27,6 +28,7 @@ PROPERTIES: list[Property] = [
     mass_concentration.PROPERTY,
     xor_closed_forms.PROPERTY,
     basin_fractions.PROPERTY,
+    claim_check.PROPERTY,
 ]
 BY_NAME = {p.name: p for p in PROPERTIES}
 

@@ -1,8 +1,15 @@
 """What a property is: a named claim, a strategy that draws examples, and a check.
 
-A check returns an :class:`Outcome`: ``passed``, the measured numbers (``evidence``) and one
-line saying what was compared.  A check that finds its example outside the claim's scope (a
-degenerate draw) returns ``Outcome.not_applicable(...)``; the runner rejects such examples.
+A check returns an :class:`Outcome`: ``passed``, the measured numbers (``evidence``), one line
+saying what was compared, the extrema it *excluded* from the claim on this example with the
+reason (every exclusion is counted and shown in the report), and its statistical ``checks``
+(each with its p-value and the share of the false-alarm budget it used).  A check that finds its
+example outside the claim's scope returns ``Outcome.not_applicable(reason)``; the runner counts
+the reasons.
+
+``profile.alpha`` is the example's share of the suite's false-alarm budget
+(:mod:`verify.profiles`): a property with statistical checks splits it over them (Bonferroni);
+:func:`binomial_tail_le` and :func:`binomial_two_sided` are the exact tests used.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
+from scipy.stats import binom
 
 from ..example import Example
 from ..profiles import Profile
@@ -24,6 +32,8 @@ class Outcome:
     evidence: dict = field(default_factory=dict)
     applicable: bool = True
     plot: dict | None = None  # optional data for the report's figures (not serialised)
+    excluded: list = field(default_factory=list)  # [{"extremum", "why", ...}]
+    checks: list = field(default_factory=list)    # [{"name", "p_value", "alpha", "passed"}]
 
     @classmethod
     def not_applicable(cls, why: str) -> "Outcome":
@@ -32,7 +42,11 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Property:
-    """A named claim of the theory, checked against training on drawn examples."""
+    """A named claim of the theory, checked against training on drawn examples.
+
+    ``statistical``: the property has checks with a false-alarm probability (it uses its share
+    of the budget).  ``sizes``: per profile name, ``(drawn examples, min checked examples)``
+    overriding the profile's (for the costly properties)."""
 
     name: str
     claim: str
@@ -40,8 +54,24 @@ class Property:
     check: Callable[[Example, Theory, Profile], Outcome]
     builtins: Callable[[], list[Example]] = lambda: []
     uses_prediction: bool = False  # a failure can be replayed as `sbias verify --claim`
+    statistical: bool = False
+    sizes: dict = field(default_factory=dict)
 
 
 def r(x: float, k: int = 6) -> float:
     """Round a measured number for the report."""
     return float(f"{float(x):.{k}g}")
+
+
+def binomial_tail_le(k: int, m: int, p: float) -> float:
+    """P(Binomial(m, p) ≤ k): the exact p-value of seeing at most k hits."""
+    return float(binom.cdf(k, m, min(max(p, 0.0), 1.0)))
+
+
+def binomial_two_sided(k: int, m: int, p_lo: float, p_hi: float) -> float:
+    """Exact two-sided p-value of k hits out of m against a success probability known to lie in
+    [p_lo, p_hi]: 2·min(P(X ≥ k | p_hi), P(X ≤ k | p_lo)), capped at 1 (the least favourable p in
+    the interval on each side)."""
+    up = float(binom.sf(k - 1, m, min(max(p_hi, 0.0), 1.0)))  # P(X >= k)
+    lo = float(binom.cdf(k, m, min(max(p_lo, 0.0), 1.0)))     # P(X <= k)
+    return min(1.0, 2 * min(up, lo))

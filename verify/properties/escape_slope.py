@@ -3,60 +3,69 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import assume
-from hypothesis import strategies as st
 
 from ..example import Example
-from ..strategies import both_labels, datasets, general_position, losses, seeds
+from ..strategies import ALL_ACTIVATIONS, examples
 from ..training import train_eps_sweep
 from .base import Outcome, Property, r
 
-CLAIM = ("The escape time satisfies t*(ε) = log(1/ε)/λ_max + O(1): its slope against log(1/ε) "
-         "over ε = 1e-4 … 1e-16 is 1/λ_max within 3 %.")
+CLAIM = ("The escape time satisfies t*(ε) = log(1/ε)/λ_max + O(1): measured on gradient "
+         "descent's own clock (each step of length dt counted as log(1 + λ_max dt)/λ_max, the "
+         "growth an Euler step actually gives), its slope against log(1/ε) over "
+         "ε = 1e-12 … 1e-48 is 1/λ_max within 1 %.")
 
-EPSS = (1e-4, 1e-8, 1e-12, 1e-16)
+EPSS = (1e-12, 1e-24, 1e-36, 1e-48)
 M = 64
-# The O(1) offset cancels in the slope.  What remains: the sub-dominant clusters' share of the
-# output, relative e^{−2(λ_max − λ_2) t}, and the adaptive Euler step, whose growth per step
-# log(1 + λ dt)/dt = λ(1 − η/2 + …) biases the rate by about η/2 = 1 %; 3 % covers both.
-REL_TOL = 0.03
-GAP = 0.9
+# What remains once the Euler clock removes the step's η/2 bias: (i) at a kink extremum the
+# neurons chatter across the kink in a band one step wide where |G| is lower, a rate bias that
+# the probes measure at ≤ 0.5 % for the fastest extrema at η = 0.02; (ii) a slower cluster's
+# share of the output, relative (λ₂ t*-competition) ε^{2(1 − λ₂/λ_max)} — ≤ 0.04 at ε = 1e-12
+# for λ₂ ≤ 0.9 λ_max, so its tilt of the slope is ≤ 0.04·(1 − λ₂/λ_max) < 0.4 %.  Rates
+# strictly between 0.9 λ_max and λ_max would tilt it by up to 1 − λ₂/λ_max: such examples are
+# tested with that tilt added to the tolerance (and the reason reported).
+REL_TOL = 0.01
+
+
+def euler_clock(times: np.ndarray, lam: float) -> np.ndarray:
+    """τ_k = Σ_{j<k} log(1 + λ dt_j)/λ at every state of a run: gradient descent's clock in
+    units of exact growth at rate λ."""
+    return np.concatenate([[0.0], np.cumsum(np.log1p(lam * np.diff(times)))]) / lam
+
+
+def _tau_at(run, lam: float) -> float:
+    tau = euler_clock(run.times, lam)
+    return float(np.interp(run.escape_time, run.times, tau))
 
 
 def check(ex: Example, theory, profile) -> Outcome:
     p = ex.problem()
     pred = theory.predict(p, basins=False)
     if pred.degenerate or not pred.lambda_max:
-        return Outcome.not_applicable("no first-order prediction")
-    # A growth-rate gap: a cluster with λ_2 just below λ_max (but more neurons) can drive the
-    # escape at large ε and lose to λ_max only at small ε, which tilts the fitted slope towards
-    # 1/λ_2 by up to 1 − λ_2/λ_max.  The claim is tested where every rate is either within 1 %
-    # of λ_max (a tilt ≤ 1 %, which with the Euler bias η/2 = 1 % stays inside 3 %) or at most
-    # GAP·λ_max.
+        return Outcome.not_applicable("no first-order prediction (G vanishes identically)")
     lam = pred.lambda_max
-    if any(GAP * lam < e.growth_rate < 0.99 * lam for e in pred.extrema):
-        return Outcome.not_applicable("no growth-rate gap below λ_max")
+    close = [e.growth_rate / lam for e in pred.extrema if 0.9 * lam < e.growth_rate < lam]
+    tilt = max((1 - q for q in close), default=0.0)
     runs = train_eps_sweep(p, M, EPSS, ex.seed, device=profile.device)
     if not all(run.escaped for run in runs):
         return Outcome(False, "a run did not escape", {})
     x = np.log(1 / np.array(EPSS))
     t = np.array([run.escape_time for run in runs])
-    slope = float(np.polyfit(x, t, 1)[0])
-    predicted = 1.0 / pred.lambda_max
+    tau = np.array([_tau_at(run, lam) for run in runs])
+    slope = float(np.polyfit(x, tau, 1)[0])
+    raw = float(np.polyfit(x, t, 1)[0])
+    predicted = 1.0 / lam
     rel = slope / predicted - 1
-    ok = abs(rel) <= REL_TOL
-    ev = {"eps": list(EPSS), "escape_times": [r(v) for v in t], "slope": r(slope),
-          "predicted_slope": r(predicted), "rel_error": r(rel, 3)}
+    tol = REL_TOL + tilt
+    ok = abs(rel) <= tol
+    ev = {"eps": list(EPSS), "escape_times": [r(v) for v in t], "euler_clock": [r(v) for v in tau],
+          "slope": r(slope), "slope_plain_time": r(raw), "predicted_slope": r(predicted),
+          "rel_error": r(rel, 3), "tolerance": r(tol, 3)}
     return Outcome(ok, f"slope {slope:.5g} vs 1/λ_max = {predicted:.5g} ({100 * rel:+.2f} %)"
-                   + ("" if ok else f", beyond {100 * REL_TOL:.0f} %"), ev)
+                   + ("" if ok else f", beyond {100 * tol:.1f} %"), ev)
 
 
-@st.composite
-def _strategy(draw, profile):
-    X, y = draw(datasets(n_max=20, d_max=3))
-    assume(general_position(X) and both_labels(y))
-    return Example(X, y, draw(st.sampled_from(("relu", "leaky_relu:0.1", "abs"))),
-                   draw(losses()), draw(seeds()))
+def _strategy(profile):
+    return examples(activations=ALL_ACTIVATIONS)
 
 
 def _builtins():
@@ -66,4 +75,3 @@ def _builtins():
 
 
 PROPERTY = Property("escape_slope", CLAIM, _strategy, check, _builtins, uses_prediction=True)
-

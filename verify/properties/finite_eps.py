@@ -5,27 +5,34 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import assume
-from hypothesis import strategies as st
 
 from numerics.engine import train
 from numerics.init import init_weights
 
 from ..example import Example
-from ..strategies import both_labels, datasets, general_position, seeds
+from ..strategies import examples
 from ..training import rate_bound
 from .base import Outcome, Property, r
 
 CLAIM = ("From the same initial weights, gradient descent on the full loss and the reduced "
          "system w' = a∇G, a' = G (explicit Euler on the same steps) agree neuron by neuron at "
-         "half the escape time: the largest relative norm difference and the 90th-percentile "
-         "angle difference fall with ε, by ≥100× from ε = 1e-3 to 1e-7 (the neglected terms "
-         "have relative size |f| ≈ ε there).")
+         "half the escape time, with an error that scales like ε¹: the fitted exponent of the "
+         "90th-percentile angle difference and of the largest relative norm difference over "
+         "ε = 1e-3, 1e-5, 1e-7 is 1 within 0.15.")
 
 EPSS = (1e-3, 1e-5, 1e-7)
-FACTOR = 10.0  # required shrink per 100× smaller ε, on average; the neglected terms predict 100×
 M = 24
 QUANTILE = 0.9
+# The predicted exponent: the reduced system drops the terms of relative size |f| (the
+# residuals r_i = c_i + O(f)); |f| grows like ε² e^{2λ_max t}, so at t*/2 = log(1/ε)/(2λ_max)
+# it is O(ε), and the accumulated difference, dominated by the last growth time, is O(ε) too.
+EXPONENT = 1.0
+# Tolerance: the prefactor is the same at every ε (the early phase is scale-free: the same
+# directions follow the same paths), so the log-log fit over four decades sees only the
+# next-order term, relative O(ε) ≤ 1e-3, and the discrete kink events of chattering neurons
+# (a flip across a kink is an O(step) jump that the 90th percentile leaves out unless more
+# than 10 % of the neurons flip): 0.15 in the exponent is a factor 4 over the four decades.
+EXP_TOL = 0.15
 
 
 def angle_errors(ex: Example, theory, epss=EPSS):
@@ -61,32 +68,36 @@ def check(ex: Example, theory, profile) -> Outcome:
     errs = angle_errors(ex, theory)
     if errs is None:
         return Outcome.not_applicable("no growing extremum")
-    ang = [e[0] for e in errs]
-    rel = [e[1] for e in errs]
+    ang = np.array([e[0] for e in errs])
+    rel = np.array([e[1] for e in errs])
     steps = max(e[2] for e in errs)
     # floor: float64 rounding accumulated over the steps (a few ulps per step, in degrees)
     floor = math.degrees(steps * 1e-14) + 1e-12
-    # the error must fall at every step and by ≥ FACTOR² = 100× over the 4 decades of ε (the
-    # neglected terms predict 10⁴×); a middle value may be noisy (kink chattering), hence
-    # the overall rather than per-step factor
-    ok = True
-    for seq in (ang, rel):
-        ok &= all(b <= a or b <= floor for a, b in zip(seq, seq[1:]))
-        ok &= seq[-1] <= seq[0] / FACTOR**2 or seq[-1] <= floor
+    x = np.log(np.array(EPSS))
+    fits, problems = {}, []
+    for name, seq in (("angle", ang), ("norm", rel)):
+        if np.all(seq <= floor):
+            fits[name] = None  # already at rounding level at every ε
+            continue
+        ok_pts = seq > floor
+        if ok_pts.sum() < 2:
+            continue
+        slope = float(np.polyfit(x[ok_pts], np.log(seq[ok_pts]), 1)[0])
+        fits[name] = r(slope, 4)
+        if abs(slope - EXPONENT) > EXP_TOL:
+            problems.append(f"{name} difference ∝ ε^{slope:.3f}, predicted ε^{EXPONENT:g} "
+                            f"(± {EXP_TOL})")
+    ok = not problems
     ev = {"eps": list(EPSS), "angle_diff_deg_q90": [r(a) for a in ang],
-          "max_rel_norm_diff": [r(x) for x in rel], "floor_deg": r(floor)}
-    msg = (f"angle differences {ev['angle_diff_deg_q90']} deg fall ≥{FACTOR**2:g}× over ε"
-           if ok else f"training and reduced system do not converge as ε→0: angle differences "
-           f"{ev['angle_diff_deg_q90']} deg, norm differences {ev['max_rel_norm_diff']}")
+          "max_rel_norm_diff": [r(v) for v in rel], "exponents": fits, "floor_deg": r(floor)}
+    msg = (f"training − reduced system ∝ ε^{fits.get('angle')} (angles), "
+           f"ε^{fits.get('norm')} (norms); predicted ε^{EXPONENT:g}" if ok else
+           "; ".join(problems))
     return Outcome(ok, msg, ev)
 
 
-@st.composite
-def _strategy(draw, profile):
-    X, y = draw(datasets(n_max=16, d_max=3))
-    assume(general_position(X) and both_labels(y))
-    return Example(X, y, draw(st.sampled_from(("relu", "leaky_relu:0.1"))), "logistic",
-                   draw(seeds()))
+def _strategy(profile):
+    return examples(activations=("relu", "leaky_relu:0.1", "abs"), n_max=40)
 
 
 def _builtins():

@@ -1,75 +1,96 @@
-"""Property: the occupied clusters do not depend on the width (rare basins excepted)."""
+"""Property: the occupied clusters do not depend on the width."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from hypothesis import assume
-from hypothesis import strategies as st
 
 from numerics.measure import match
 
 from ..example import Example
-from ..strategies import both_labels, datasets, general_position, losses, seeds
+from ..strategies import PL_ACTIVATIONS, examples
 from ..training import train_to_escape
-from .base import Outcome, Property, r
+from .base import Outcome, Property, binomial_tail_le, r
 
-CLAIM = ("For widths m = 16, 128, 1024 the same predicted extrema are occupied at escape "
-         "(ε = 1e-8): every extremum with λ_k ≥ λ_max/2 whose basin holds at least 5/m of the "
-         "starting directions is occupied, and at every width at most 1 % of the squared norm "
-         "lies farther than τ = 3° from every predicted extremum of its sign.")
+CLAIM = ("For widths m = 16, 128, 1024 the neurons go to the same predicted extrema (ε = 1e-40, "
+         "a long early phase): at every width at most 1 % of the squared norm lies farther "
+         "than τ = 3° from every predicted extremum of its sign, and an extremum whose "
+         "predicted basin makes an empty cluster improbable (exact binomial test at the "
+         "property's share of the false-alarm budget) is occupied.")
 
 WIDTHS = (16, 128, 1024)
-EPS = 1e-8
+EPS = 1e-40
 TAU_DEG = 3.0
-# an extremum with basin b gets no neuron out of m with probability (1 − b)^m ≤ e^{−bm};
-# requiring occupation only when b·m ≥ 5 keeps each such false alarm below e^{−5} = 0.7 %
-MIN_EXPECTED = 5.0
-# Neurons bound for an extremum of rate λ_k first need ~1/λ_k for a to grow (ρ = a/r → 1), then
-# travel; escape comes at t* = log(1/ε)/λ_max.  Only clusters with λ_k ≥ λ_max/2 (λ_k t* ≥ 9.2
-# at ε = 1e-8) have surely arrived: slower ones are still in transit and not required.  ε is
-# that of clusters_match, whose δ = 1 % bounds the mass still in transit at escape.
-MIN_RATE = 0.5
-# At most DELTA of the mass may sit off the predicted extrema at any width: the neurons still
-# in transit at escape, as in clusters_match.  (Slow clusters are light at escape; their
-# neurons may still be travelling, so they are judged by occupation only, as above.)
-DELTA = 0.01
+DELTA = 0.01  # as clusters_match at ε = 1e-40 (see there)
+# Neurons bound for an extremum of rate λ_k arrive within a few 1/λ_k; escape comes at
+# λ_max t* = log(1/ε) = 92, so every extremum with λ_k ≥ 0.1 λ_max is required (λ_k t* ≥ 9);
+# slower ones are excluded, and listed.
+MIN_RATIO = 0.1
+# Basin fractions: exact in 2-D (a 2^16-point grid; grid error ≤ 2e-4 per boundary); in d ≥ 3 a
+# Monte-Carlo estimate from BASIN_SAMPLES flows (binomial sd) whose discretised sliding along
+# kinks can move a few % of the starts between neighbouring extrema (measured: 16 % predicted
+# vs 12 % trained on kink-dense data): the test uses the lower bound b − 4 sd − SYSTEMATIC.
+BASIN_SAMPLES = 4000
+SYSTEMATIC = 0.05
 
 
 def check(ex: Example, theory, profile) -> Outcome:
     p = ex.problem()
-    pred = theory.predict(p, basins=True, init="small_a", basin_samples=2000, seed=ex.seed)
+    pred = theory.predict(p, basins=True, init="small_a", basin_samples=BASIN_SAMPLES,
+                          seed=ex.seed)
     if pred.degenerate or not pred.extrema:
-        return Outcome.not_applicable("no first-order prediction")
-    occupied, unmatched, problems = {}, {}, []
+        return Outcome.not_applicable("no first-order prediction (G vanishes identically)")
+    K = len(pred.extrema)
+    lam = pred.lambda_max
+    # Bonferroni: the example's share over (extrema × widths) occupancy tests
+    alpha = profile.alpha / (K * len(WIDTHS))
+    occupied, unmatched, problems, checks, excluded = {}, {}, [], [], []
+    for k, e in enumerate(pred.extrema):
+        if e.growth_rate < MIN_RATIO * lam:
+            excluded.append({"extremum": k, "why": f"λ_k = {e.growth_rate / lam:.3f} λ_max < "
+                             f"{MIN_RATIO}: may not have arrived by escape"})
+        elif e.basin_fraction is None:
+            excluded.append({"extremum": k, "why": "no basin fraction predicted"})
     for m in WIDTHS:
         run = train_to_escape(p, m, EPS, ex.seed, device=profile.device)
+        if not run.escaped:
+            return Outcome(False, f"m={m}: training did not escape ({run.stop_reason})", {})
         mr = match(run.W, run.a, pred, TAU_DEG)
         near = mr.angles_deg <= TAU_DEG
-        counts = np.array([np.sum((mr.nearest == k) & near) for k in range(len(pred.extrema))])
+        counts = np.array([np.sum((mr.nearest == k) & near) for k in range(K)])
         occupied[m] = [int(k) for k in np.nonzero(counts)[0]]
         unmatched[m] = mr.unmatched_mass
         for k, e in enumerate(pred.extrema):
-            required = ((e.basin_fraction or 0) * m >= MIN_EXPECTED
-                        and e.growth_rate >= MIN_RATE * pred.lambda_max)
-            if required and counts[k] == 0:
-                problems.append(f"m={m}: extremum {k} (basin {e.basin_fraction:.3f}) has no neuron")
+            if e.growth_rate < MIN_RATIO * lam or e.basin_fraction is None:
+                continue
+            b = e.basin_fraction
+            if p.d > 2:
+                b = b - 4 * math.sqrt(max(b * (1 - b), 1 / BASIN_SAMPLES) / BASIN_SAMPLES) \
+                    - SYSTEMATIC
+            b = max(b, 0.0)
+            pval = binomial_tail_le(0, m, b)  # P(no neuron | basin b): (1 − b)^m
+            if pval >= alpha:
+                continue  # an empty cluster would not be improbable enough: no test
+            checks.append({"name": f"m={m} extremum {k} occupied", "p_value": pval,
+                           "alpha": alpha, "passed": bool(counts[k] > 0)})
+            if counts[k] == 0:
+                problems.append(f"m={m}: extremum {k} (basin {e.basin_fraction:.3f}) has no "
+                                f"neuron (P = {pval:.2g} < α = {alpha:.2g})")
         if mr.unmatched_mass > DELTA:
             problems.append(f"m={m}: {100 * mr.unmatched_mass:.1f} % of the mass is at no "
                             "predicted extremum of its sign")
     ok = not problems
     ev = {"occupied": {str(k): v for k, v in occupied.items()},
           "unmatched_mass": {str(k): r(v, 3) for k, v in unmatched.items()},
-          "basins": [r(e.basin_fraction or 0, 3) for e in pred.extrema]}
-    return Outcome(ok, "occupied clusters agree across widths" if ok else "; ".join(problems[:3]),
-                   ev)
+          "basins": [r(e.basin_fraction or 0, 3) for e in pred.extrema],
+          "occupancy_tests": len(checks), "alpha_per_test": r(alpha, 3)}
+    return Outcome(ok, (f"same extrema at every width ({len(checks)} occupancy tests)" if ok
+                        else "; ".join(problems[:3])), ev, excluded=excluded, checks=checks)
 
 
-@st.composite
-def _strategy(draw, profile):
-    X, y = draw(datasets(n_max=16, d_max=3))
-    assume(general_position(X) and both_labels(y))
-    return Example(X, y, draw(st.sampled_from(("relu", "leaky_relu:0.1", "abs"))),
-                   draw(losses()), draw(seeds()))
+def _strategy(profile):
+    return examples(activations=PL_ACTIVATIONS)
 
 
 def _builtins():
@@ -79,4 +100,4 @@ def _builtins():
 
 
 PROPERTY = Property("width_independence", CLAIM, _strategy, check, _builtins,
-                    uses_prediction=True)
+                    uses_prediction=True, statistical=True)
