@@ -339,9 +339,26 @@ def test_dask_cluster_matches_local_and_survives_a_killed_worker(dask_cluster, t
     assert held and any(w != f"dask {victim}" for w in workers), (victim, workers)
 
 
+@pytest.mark.slow  # 15–30 s on 2 busy cores: each spawned worker imports torch afresh
 def test_local_process_pool_matches_in_process(tmp_path):
     spec = spec_file(tmp_path)
     local = _fresh(spec, tmp_path / "local")
     assert main(["sweep", str(spec), "--out", str(tmp_path / "pool"), "--workers", "2",
                  "--no-progress", "--no-figures"]) == 0
     assert_same_results(local, tmp_path / "pool")
+
+
+@pytest.mark.gpu
+def test_sweep_on_cuda_matches_cpu_to_rounding(tmp_path):
+    """Cells with device = "cuda" run there, say so, and agree with the CPU cells to float64
+    rounding (about 1e-16 per operation over a few hundred steps; 1e-9 leaves a wide margin
+    while a real discrepancy, such as a float32 step, would be ~1e-6 or more)."""
+    cpu = _fresh(spec_file(tmp_path), tmp_path / "cpu")
+    gpu = tmp_path / "gpu"
+    sw.run_sweep(spec_file(tmp_path, SPEC.replace('device = "cpu"', 'device = "cuda"'), "g.toml"),
+                 gpu, progress=False, figures=False)
+    for a, b in zip(results_rows(cpu), results_rows(gpu)):
+        rec = json.loads((gpu / "cells" / b["cell"] / "cell.json").read_text())
+        assert rec["provenance"]["device"].startswith("cuda")
+        assert abs(float(a["escape_time"]) / float(b["escape_time"]) - 1) < 1e-9
+        assert abs(float(a["mass_matched"]) - float(b["mass_matched"])) < 1e-9

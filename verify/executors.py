@@ -106,6 +106,7 @@ class Dask:
 
     def __init__(self, client, cluster=None, name: str = "dask"):
         self.client, self.cluster, self.name = client, cluster, name
+        self._local_workers = 0
 
     @classmethod
     def connect(cls, address: str, timeout: float = CONNECT_TIMEOUT_S) -> "Dask":
@@ -123,23 +124,31 @@ class Dask:
 
     @classmethod
     def local(cls, workers: int) -> "Dask":
-        """Start a local cluster of ``workers`` one-thread worker processes."""
+        """A local cluster of ``workers`` one-thread worker processes, started when the first
+        tasks are submitted (a rerun with every cell done starts nothing)."""
         if not isinstance(workers, int) or workers < 1:
             raise InputError(f"--dask-local must be a positive integer, got {workers!r}")
-        distributed = _distributed()
+        _distributed()
+        ex = cls(None, None, f"local dask cluster ({workers} workers)")
+        ex._local_workers = workers
+        return ex
+
+    def _start_local(self) -> None:
         import logging
 
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                           processes=True, dashboard_address=None,
-                                           silence_logs=logging.ERROR)
-        client = distributed.Client(cluster, set_as_default=False)
-        return cls(client, cluster, f"local dask cluster ({workers} workers)")
+        distributed = _distributed()
+        self.cluster = distributed.LocalCluster(n_workers=self._local_workers,
+                                                threads_per_worker=1, processes=True,
+                                                dashboard_address=None,
+                                                silence_logs=logging.ERROR)
+        self.client = distributed.Client(self.cluster, set_as_default=False)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.client.close()
+        if self.client is not None:
+            self.client.close()
         if self.cluster is not None:
             self.cluster.close()
         return False
@@ -147,6 +156,10 @@ class Dask:
     def map_unordered(self, fn: Callable, items: Iterable, keys=None) -> Iterator:
         distributed = _distributed()
         items = list(items)
+        if not items:
+            return
+        if self.client is None:
+            self._start_local()
         keys = list(keys) if keys is not None else [None] * len(items)
         futures = [self.client.submit(fn, item, key=k, pure=False) if k else
                    self.client.submit(fn, item, pure=False) for item, k in zip(items, keys)]

@@ -7,8 +7,10 @@ match settings).  Each **cell** is one run of ``sbias train``'s recipe
 :func:`numerics.batched.train_batched`), the prediction ``theory.extrema.predict`` (no basins)
 and the match ``numerics.measure.match`` of the final weights against it.  Its row has the
 cell's parameters, ``escape_time``, ``lambda_max``, ``mass_matched`` (share of the squared
-norm within ``match_tau_deg`` of a same-sign predicted extremum), steps, final loss, the
-engine, the run file and the cell's hash; its record also holds the provenance.
+norm within ``match_tau_deg`` of a same-sign predicted extremum), steps, gradient-flow time,
+final loss, stop reason, the engine, ``seconds`` (training wall time; for a batched task its
+time divided by its cells), the run file and the cell's hash; its record
+(``cells/<hash>/cell.json``) also holds the provenance.
 
 Caching.  A cell is identified by the SHA-256 of its full configuration (grid values, resolved
 train options, engine, threads, match tolerance) written as canonical JSON; its outputs live in
