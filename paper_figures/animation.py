@@ -199,7 +199,7 @@ def animate(run, problem, out: str | Path, *, fps: float = 10.0, max_frames: int
     os.close(fd)
     try:
         (_write_gif if fmt == "pillow" else _write_mp4)(frames(), tmp, fps)
-        os.replace(tmp, out)
+        publish(tmp, out)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -357,6 +357,15 @@ def _ffmpeg() -> str | None:
     import matplotlib
 
     return shutil.which(matplotlib.rcParams["animation.ffmpeg_path"]) or shutil.which("ffmpeg")
+
+
+def publish(tmp: str, path: Path) -> None:
+    """Move a finished temporary file into place (atomic), readable as any file the user
+    writes: ``mkstemp`` creates it with mode 0600, so the umask's usual mode is applied."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
 
 
 def _stderr_tty() -> bool:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .animation import publish
 from .common import pyplot
 
 PROBLEM_KEYS = ("dataset", "seed", "width", "activation", "loss")
@@ -29,7 +30,7 @@ def _save(fig, path: Path) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

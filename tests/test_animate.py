@@ -162,3 +162,11 @@ def test_bad_input_exits_2(runs, tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "ffmpeg" in err[0]
     assert not list(tmp_path.glob("*.gif")) and not list(tmp_path.glob("*.mp4"))
+
+
+@pytest.mark.skipif(anim._ffmpeg() is None, reason="ffmpeg (a system program) is not installed")
+def test_mp4_when_ffmpeg_is_present(runs, tmp_path):
+    mp4 = tmp_path / "d2.mp4"
+    assert main(["animate", str(runs["d2"]), "--out", str(mp4), "--max-frames", "6",
+                 "--no-progress"]) == 0
+    assert mp4.stat().st_size > 0 and mp4.read_bytes()[4:8] == b"ftyp"  # an MP4 container

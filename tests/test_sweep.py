@@ -240,6 +240,10 @@ def test_missing_spec_and_unreachable_scheduler(tmp_path, capsys):
         assert main(["sweep", spec, "--out", str(out), "--dask-scheduler", addr]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and addr in err[0] and word in err[0], err
+    for flag in (["--workers", "0"], ["--dask-local", "0"]):
+        assert main(["sweep", spec, "--out", str(out), *flag]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and flag[0] in err[0], err
     assert not out.exists()
 
 
