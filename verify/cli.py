@@ -15,7 +15,7 @@ import sys
 
 from theory.errors import InputError
 
-COMMANDS = ("predict", "derive", "train", "verify", "figures", "ood")
+COMMANDS = ("predict", "derive", "train", "verify", "figures", "ood", "sweep", "animate")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -18,6 +18,7 @@ def suite_json(results: list[PropertyResult], profile: str, theory: str, seconds
     return {"passed": all(r.passed for r in results), "profile": profile, "theory": theory,
             "seconds": round(seconds, 1), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+            "provenance": __import__("numerics.provenance").provenance.collect(dtype="float64"),
             "properties": [r.to_json() for r in results]}
 
 

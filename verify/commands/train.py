@@ -1,7 +1,8 @@
 """``sbias train``: train the two-layer network on a data file or a built-in dataset (DESIGN §4).
 
 Writes ``RUN.npz`` (``W``, ``a``, ``times``, ``loss``, and ``W_traj``/``a_traj`` when recorded;
-see :mod:`numerics.run_io`).  ``--json`` prints a summary: final loss, escape time (first time
+the data ``X``, ``y``, the activation and loss it was trained on; the provenance record; see
+:mod:`numerics.run_io`).  ``--json`` prints a summary: final loss, escape time (first time
 the output's RMS over the data reaches ``--escape-level``), steps, gradient-flow time, and the
 share of the squared norm within 2 degrees of a same-sign predicted extremum
 (``theory.extrema.predict``; null when no first-order prediction exists).
@@ -77,6 +78,13 @@ def _mass_near_prediction(problem: Problem, run) -> float | None:
     return match(run.W, run.a, pred, tau_deg=2.0).matched_mass
 
 
+def _provenance(args, device, dtype) -> dict:
+    from numerics.provenance import collect
+
+    seeds = {"init": args.seed} if args.data else {"data": args.seed, "init": args.seed}
+    return collect(device=device, dtype=dtype, seeds=seeds)
+
+
 def run(args) -> int:
     if args.width is None or args.width <= 0:
         raise InputError(f"--width must be a positive integer, got {args.width}")
@@ -104,10 +112,13 @@ def run(args) -> int:
                        record=args.record, seed=args.seed,
                        progress=False if args.no_progress else None)
     except TrainingDiverged as exc:
+        exc.run.attach_problem(problem).provenance = _provenance(args, device, dtype)
         exc.run.save(args.out)
         raise InputError(f"{exc} (last good state saved to {args.out})") from None
     result.config.update(width=args.width, init=args.init, init_scale=args.init_scale,
                          data=args.data, dataset=args.dataset)
+    result.attach_problem(problem)
+    result.provenance = _provenance(args, device, dtype)
     result.save(args.out)
     if args.json:
         print_json({
