@@ -10,8 +10,8 @@ A probe answers, by real training, two questions about one direction u of sign s
   ``e^{−λt}``.  Near a *kink* extremum G(u* + th) = G* + t φ(h) exactly for small t, so the
   components across the kink hyperplanes shrink at a constant speed (the slope of φ, reached in
   finite time) and the components along them (an edge) decay like ``e^{−λt}``.  A probe run for
-  ``duration`` = C/λ (C = 12: ``e^{−6} < 0.3 %`` of the start radius is left at half-time) has
-  arrived unless the kink's slope is tiny.
+  ``duration`` = C/λ (C = 8: ``e^{−4} < 2 %`` of the start radius is left at half-time, where
+  the rate fit starts) has arrived unless the kink's slope is tiny.
 * **how fast does it grow?**  For a balanced neuron at an extremum ``r' = a λ``, ``a' = r λ``:
   explicit Euler multiplies its norm by exactly ``1 + λ dt`` per step, so the *Euler-consistent*
   rate λ̂ solving ``Σ_j log(1 + λ̂ dt_j) = Δ log |θ|`` over the fit window is exact on a smooth
@@ -53,18 +53,16 @@ class ProbeSettings:
     ``eta`` the first adaptive step parameter of the Richardson pair (η, η/2); a pair whose
     rates differ by more than ``PAIR_AGREEMENT`` (the probe hopped out of a narrow star at the
     larger step, or the bias is not yet linear) is halved, at most ``refinements`` times.
-    ``measure_rate=False`` runs only η/2 (no rate pair): for probes that only ask where
-    neurons go.  ``settle_steps``: steps of the final segment at a sixteenth of the finest η;
+    ``settle_steps``: steps of the final segment at a sixteenth of the finest η;
     ``record_every``: snapshot spacing in steps."""
 
     neurons: int = 8
-    duration: float = 12.0
+    duration: float = 8.0
     eta: float = 0.02
     refinements: int = 3
-    measure_rate: bool = True
     settle_steps: int = 200
     record_every: int = 4
-    max_steps: int = 60_000
+    max_steps: int = 20_000
 
 
 DEFAULT_PROBES = ProbeSettings()
@@ -73,8 +71,10 @@ DEFAULT_PROBES = ProbeSettings()
 @dataclass
 class ProbeResult:
     """One probe: ``final_angles_deg`` of its neurons from the start direction after the settle
-    segment, ``end_direction`` (mass-weighted mean), the Euler-consistent rates at the two step
-    parameters and their extrapolation, and bookkeeping (duration, steps)."""
+    segment, ``end_direction`` (the Richardson extrapolation of the two settled mean directions),
+    ``end_angle_deg`` its angle from the start direction and ``angle_uncertainty_deg`` the size
+    of that correction; the Euler-consistent rates at the two step parameters, their
+    extrapolation and its uncertainty; bookkeeping (duration, finest η, steps, skipped)."""
 
     direction: np.ndarray
     sign: int
@@ -90,10 +90,17 @@ class ProbeResult:
     eta: float
     steps: int
     skipped: bool = False
+    angle_uncertainty_deg: float = 0.0
 
     @property
     def median_angle_deg(self) -> float:
         return float(np.median(self.final_angles_deg))
+
+    @property
+    def angle_threshold_deg(self) -> float:
+        """The attractor test's threshold: the size of the Richardson correction of the end
+        direction plus four settle steps (√2·η/16 rad each, the adaptive rule's largest move)."""
+        return self.angle_uncertainty_deg + math.degrees(4 * math.sqrt(2) * self.eta / 16)
 
 
 def tangent_ring(u: np.ndarray, radius: float, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -159,9 +166,21 @@ def relative_rate(problem, u: np.ndarray) -> float:
     return out
 
 
-def estimated_steps(problem, u: np.ndarray, rate: float, settings: ProbeSettings) -> float:
-    """Steps of a probe's base pair (η and η/2, duration/rate each): 3·duration·ρ/(rate·η)."""
-    return 3 * settings.duration * relative_rate(problem, u) / max(rate, 1e-300) / settings.eta
+def base_level(radius: float, settings: "ProbeSettings") -> int:
+    """The probe's first step level j (step parameter η·2^{-j}): under the adaptive rule a
+    neuron moves by at most √2·η rad per step, which must stay within the star — at most half
+    its radius ρ = 4·radius — or a single step can jump out of a narrow star into another
+    basin.  So √2·η·2^{-j} ≤ 2·radius."""
+    eta_max = 2 * radius / math.sqrt(2)
+    return max(0, int(math.ceil(math.log2(settings.eta / eta_max)))) if eta_max > 0 else 60
+
+
+def estimated_steps(problem, u: np.ndarray, rate: float, settings: "ProbeSettings",
+                    radius: float = 1.0) -> float:
+    """Steps of a probe's base pair (η_j and η_j/2, duration/rate each):
+    3·duration·ρ/(rate·η_j), ρ the relative rate at u (:func:`relative_rate`)."""
+    eta = settings.eta / 2 ** base_level(radius, settings)
+    return 3 * settings.duration * relative_rate(problem, u) / max(rate, 1e-300) / eta
 
 
 def _initial_weights(problem, dirs, signs, radii, rates, durations, P, rng):
@@ -189,79 +208,105 @@ def _train(problem, W0, a0, eta, durations, settings, device):
                          record=f"every:{settings.record_every}", device=device)
 
 
+def _settled_ends(problem, runs, levels, settings, device):
+    """For each run: ``settle_steps`` more steps at a sixteenth of its step parameter (this
+    collapses the chattering band), then (per-neuron directions, mass-weighted mean direction).
+    One batched call per level."""
+    out = [None] * len(runs)
+    levels = np.asarray(levels)
+    for j in np.unique(levels):
+        sel = [i for i, lv in enumerate(levels) if lv == j]
+        W = torch.tensor(np.stack([runs[i].W for i in sel]))
+        a = torch.tensor(np.stack([runs[i].a for i in sel]))
+        settled = train_batched([problem] * len(sel), W, a, adaptive=True,
+                                eta=settings.eta / 2 ** int(j) / 16, lr_max=1e300,
+                                steps=settings.settle_steps, device=device)
+        for i, run in zip(sel, settled):
+            U = directions(run.W)
+            msq = (run.W ** 2).sum(1) + run.a ** 2
+            mean = (U * (msq / msq.max())[:, None]).sum(0) if msq.max() > 0 else U.sum(0)
+            out[i] = (U, mean / max(np.linalg.norm(mean), 1e-300))
+    return out
+
+
 def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEFAULT_PROBES,
                *, seed: int = 0, device="cpu") -> list[ProbeResult]:
     """One probe per direction (rows of ``dirs``, unit), with its sign, start radius (rad) and
-    the rate ``rates[k] > 0`` that sets its duration ``settings.duration / rates[k]``."""
+    the rate ``rates[k] > 0`` that sets its duration ``settings.duration / rates[k]``.
+
+    Each probe runs at two step parameters (η_j, η_j/2), halved while their rates disagree
+    (``PAIR_AGREEMENT``); both runs of the final pair are settled.  Rates and end directions
+    are Richardson-extrapolated from the pair: gradient descent's chattering at a kink biases
+    both at first order in η (a kink whose slope φ is small in some direction holds the
+    discrete equilibrium O(η·max slope/min slope) off the extremum).  Probes train together
+    in one batched program per step level (:func:`base_level`)."""
     dirs = np.asarray(dirs, dtype=float)
+    radii = np.asarray(radii, dtype=float)
+    rates = np.asarray(rates, dtype=float)
     K, d = dirs.shape
     if K == 0:
         return []
-    cost = np.array([estimated_steps(problem, dirs[k], float(rates[k]), settings)
-                     for k in range(K)])
-    run_k = np.nonzero(cost <= settings.max_steps)[0]
-    if len(run_k) < K:
-        done = run_probes(problem, dirs[run_k], [signs[k] for k in run_k],
-                          np.asarray(radii)[run_k], np.asarray(rates)[run_k], settings,
-                          seed=seed, device=device) if len(run_k) else []
-        out, it = [], iter(done)
-        for k in range(K):
-            if k in run_k:
-                out.append(next(it))
-            else:
-                nan = float("nan")
-                out.append(ProbeResult(dirs[k].copy(), int(signs[k]), float(radii[k]),
-                                       settings.duration / max(float(rates[k]), 1e-300),
-                                       np.full(settings.neurons, nan), dirs[k].copy(), nan,
-                                       (nan, nan), nan, nan, False, nan, int(cost[k]),
-                                       skipped=True))
-        return out
+    cost = np.array([estimated_steps(problem, dirs[k], float(rates[k]), settings,
+                                     float(radii[k])) for k in range(K)])
     rng = np.random.default_rng(seed)
     P = settings.neurons
-    durations = np.array([settings.duration / max(float(r), 1e-300) for r in rates])
+    durations = settings.duration / np.maximum(rates, 1e-300)
     W0, a0 = _initial_weights(problem, dirs, signs, radii, rates, durations, P, rng)
-    eta = np.full(K, float(settings.eta))
-    if settings.measure_rate:
-        coarse = _train(problem, W0, a0, settings.eta, durations, settings, device)
-        fits = {k: [_fit_rate(coarse[k], durations[k])] for k in range(K)}
-    else:
-        coarse = None
-        fits = {k: [(float("nan"), True)] for k in range(K)}
-    finest = {}
-    todo = np.arange(K)
-    for level in range(settings.refinements + 1 if settings.measure_rate else 1):
-        runs = _train(problem, W0[todo], a0[todo], settings.eta / 2 ** (level + 1),
-                      durations[todo], settings, device)
-        again = []
-        for k, run in zip(todo, runs):
+    level = np.array([base_level(float(r), settings) for r in radii])
+    live = cost <= settings.max_steps
+
+    def train_levels(ks, lev):
+        """Train probes ``ks`` at step levels ``lev`` (one batched call per level)."""
+        out = {}
+        for j in np.unique(lev):
+            sel = [k for k, lv in zip(ks, lev) if lv == j]
+            runs = _train(problem, W0[sel], a0[sel], settings.eta / 2 ** int(j),
+                          durations[sel], settings, device)
+            out.update(zip(sel, runs))
+        return out
+
+    fits = {k: [] for k in range(K)}
+    runs = {k: [] for k in range(K)}
+    todo = [k for k in range(K) if live[k]]
+    if todo:
+        for k, run in train_levels(todo, level[todo]).items():
             fits[k].append(_fit_rate(run, durations[k]))
-            finest[k] = run
-            eta[k] = settings.eta / 2 ** (level + 1)
-            (r1, g1), (r2, g2) = fits[k][-2], fits[k][-1]
-            if settings.measure_rate and not (g1 and g2 and abs(r1 - r2) <= PAIR_AGREEMENT
-                                              * abs(r2)):
-                again.append(k)
-        todo = np.array(again, dtype=int)
-        if len(todo) == 0:
+            runs[k].append(run)
+    for _ in range(settings.refinements + 1):
+        if not todo:
             break
+        level[todo] += 1
+        again = []
+        for k, run in train_levels(todo, level[todo]).items():
+            fits[k].append(_fit_rate(run, durations[k]))
+            runs[k].append(run)
+            (r1, g1), (r2, g2) = fits[k][-2], fits[k][-1]
+            if not (g1 and g2 and abs(r1 - r2) <= PAIR_AGREEMENT * abs(r2)):
+                again.append(k)
+        todo = again
+    ks = [k for k in range(K) if live[k]]
+    fine = _settled_ends(problem, [runs[k][-1] for k in ks], level[ks], settings, device)
+    coarse = _settled_ends(problem, [runs[k][-2] for k in ks], level[ks] - 1, settings, device)
+    ends = dict(zip(ks, zip(fine, coarse)))
     out = []
+    nan = float("nan")
     for k in range(K):
-        run = finest[k]
-        settle = train_batched([problem], torch.tensor(run.W[None]), torch.tensor(run.a[None]),
-                               adaptive=True, eta=eta[k] / 16, lr_max=1e300,
-                               steps=settings.settle_steps, device=device)[0]
+        if not live[k]:
+            out.append(ProbeResult(dirs[k].copy(), int(signs[k]), float(radii[k]),
+                                   float(durations[k]), np.full(P, nan), dirs[k].copy(), nan,
+                                   (nan, nan), nan, nan, False, nan, int(cost[k]),
+                                   skipped=True))
+            continue
+        (U_f, end_f), (_, end_c) = ends[k]
         (r1, g1), (r2, g2) = fits[k][-2], fits[k][-1]
-        rate = 2 * r2 - r1  # Richardson: the chattering bias is first order in η (module doc)
-        W, a = settle.W, settle.a
-        U = directions(W)
-        ang = angle_deg(U, dirs[k])
-        msq = (W ** 2).sum(1) + a ** 2
-        mean = (U * (msq / msq.max())[:, None]).sum(0) if msq.max() > 0 else U.sum(0)
-        nm = np.linalg.norm(mean)
-        end = mean / nm if nm > 0 else dirs[k]
-        steps = int((coarse[k].steps if coarse else 0) + run.steps + settle.steps)
+        rate = 2 * r2 - r1  # Richardson on the rates (module doc)
+        extrap = 2 * end_f - end_c  # and on the end directions
+        extrap /= max(np.linalg.norm(extrap), 1e-300)
+        steps = int(sum(r.steps for r in runs[k]) + 2 * settings.settle_steps)
         out.append(ProbeResult(dirs[k].copy(), int(signs[k]), float(radii[k]),
-                               float(durations[k]), ang, end, float(angle_deg(end, dirs[k])),
-                               (r1, r2), float(rate), float(abs(r2 - r1)), g1 and g2,
-                               float(eta[k]), steps))
+                               float(durations[k]), angle_deg(U_f, dirs[k]), extrap,
+                               float(angle_deg(extrap, dirs[k])), (r1, r2), float(rate),
+                               float(abs(r2 - r1)), g1 and g2,
+                               float(settings.eta / 2 ** int(level[k])), steps,
+                               angle_uncertainty_deg=float(angle_deg(end_f, end_c))))
     return out

@@ -153,7 +153,7 @@ def render_markdown(verdict: ClaimVerdict, header: str) -> str:
             lines.append(f"| {p['claimed']} | not probed: {p['why']} | | | | | | | |")
             continue
         lines.append(f"| {p['claimed']} | {p['star_radius_deg']:.3g} | "
-                     f"{p['start_radius_deg']:.3g} | {p['median_end_angle_deg']:.3g} | "
+                     f"{p['start_radius_deg']:.3g} | {p['end_angle_deg']:.3g} | "
                      f"{p['angle_threshold_deg']:.2g} | {p['fitted_rate']:.6g} | "
                      f"{p['claimed_rate']:.6g} | {p['rate_tolerance']:.2g} | {p['steps']} |")
     lines += ["", "## Random starts", ""]

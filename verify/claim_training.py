@@ -5,7 +5,7 @@ of radius ``r_k = min(1°, ρ_k/4)`` around the claimed direction u_k, where ρ_
 u_k to the nearest kink hyperplane ⟨w, x_i⟩ = 0 that does not pass through u_k: inside that
 star G is exactly the linear model G(u_k + th) = G(u_k) + tφ(h), so a true extremum attracts
 the whole ring (a smooth one with angular rate λ_k, a kink one at the constant slope of φ).  A
-probe runs for 12/λ_p, λ_p = |G(u_k)| at the claimed direction, in the early phase.
+probe runs for 8/λ_p, λ_p = |G(u_k)| at the claimed direction, in the early phase.
 Verdicts:
 
 * *attractor*: the median final angle of the probe's neurons from u_k must be at most
@@ -37,7 +37,7 @@ have settled by escape (λ_k t* ≳ 3).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -114,13 +114,14 @@ def probe_side(problem, claim: Claim, settings: ProbeSettings = DEFAULT_PROBES,
                                 f"kink for ~{p.steps} steps (budget {settings.max_steps}); "
                                 "judged by the exact side only"})
             continue
-        tau = 4 * math.sqrt(2) * p.eta / 16 + c.angle_tol
+        tau = math.radians(p.angle_threshold_deg) + c.angle_tol
         rtol = p.rate_uncertainty + RATE_FLOOR * c.growth_rate + c.rate_tol
         taus.append(math.degrees(tau))
         rtols.append(rtol / c.growth_rate)
         row = {"claimed": k, "sign": c.sign, "star_radius_deg": math.degrees(rho[k]),
                "start_radius_deg": math.degrees(p.radius), "duration": p.duration,
-               "eta": p.eta, "median_end_angle_deg": p.median_angle_deg,
+               "eta": p.eta, "end_angle_deg": p.end_angle_deg,
+               "median_neuron_angle_deg": p.median_angle_deg,
                "end_direction": [round(float(v), 6) for v in p.end_direction],
                "angle_threshold_deg": math.degrees(tau), "fitted_rate": p.rate,
                "rates_eta_pair": list(p.rates), "rate_tolerance": rtol,
@@ -131,12 +132,12 @@ def probe_side(problem, claim: Claim, settings: ProbeSettings = DEFAULT_PROBES,
                                     f"claimed extremum {k}: probe neurons placed there did not "
                                     f"grow (claimed rate {c.growth_rate:.5g})", row))
             continue
-        if p.median_angle_deg > math.degrees(tau):
+        if p.end_angle_deg > math.degrees(tau):
             findings.append(Finding("training", k, "not_attractor",
                                     f"claimed extremum {k} (sign {c.sign:+d}) is not an "
                                     f"attractor: probe neurons started "
                                     f"{math.degrees(p.radius):.3g}° from it ended "
-                                    f"{p.median_angle_deg:.3g}° away (median; threshold "
+                                    f"{p.end_angle_deg:.3g}° away (threshold "
                                     f"{math.degrees(tau):.2g}°), near "
                                     f"{[round(float(v), 4) for v in p.end_direction]}", row))
             continue
@@ -233,11 +234,11 @@ def _follow_up(problem, claim, runs, rows, groups, settings, device) -> list[Fin
     sign is a finding."""
     findings = []
     R = rate_bound(problem)
-    tau = math.degrees(4 * math.sqrt(2) * settings.eta / 2 / 16)
+    tau = math.degrees(4 * math.sqrt(2) * settings.eta / 2 / 16)  # the finest base threshold
     lam = np.array([max(g[4], 1e-6 * R) for g in groups])
     speed = np.array([g[5] for g in groups])
     T_f = np.minimum(np.maximum(12.0 / lam, 10 * tau / np.maximum(speed, 1e-300)), 600.0 / lam)
-    where = replace(settings, measure_rate=False)
+    where = settings
     dirs = np.array([g[1] for g in groups])
     signs = [g[2] for g in groups]
     rho = np.array([star_radius(problem, u) for u in dirs])
@@ -256,7 +257,7 @@ def _follow_up(problem, claim, runs, rows, groups, settings, device) -> list[Fin
         dist = min((float(angle_deg(end, c.direction)) - math.degrees(c.angle_tol)
                     for c in claimed), default=math.inf)
         stays = not (p1.skipped or p2.skipped) and float(angle_deg(
-            end, p1.end_direction)) <= math.degrees(4 * math.sqrt(2) * p2.eta / 16)
+            end, p1.end_direction)) <= p2.angle_threshold_deg
         rec = {"run": ri, "direction": [round(float(x), 5) for x in centre], "sign": sg,
                "neurons": count, "rate": rate, "speed_deg_per_time": v,
                "probe_end": [round(float(x), 5) for x in end], "stays": bool(stays),

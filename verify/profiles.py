@@ -33,6 +33,7 @@ class Profile:
     min_examples: int = 1
     alpha_total: float = 0.01
     seed: int | None = None
+    shrink: bool = True  # shrink a failing example (off for calibration runs: only the verdict)
     alpha: float = 1e-3  # this example's share of the budget: set by the runner per property
 
 

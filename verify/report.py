@@ -9,16 +9,30 @@ import textwrap
 import time
 from pathlib import Path
 
+from numerics.provenance import collect
 from theory.atomic import atomic_write_json, atomic_write_text
 
+from .relaxations import RELAXATIONS
 from .runner import PropertyResult
 
 
-def suite_json(results: list[PropertyResult], profile: str, theory: str, seconds: float) -> dict:
+def suite_json(results: list[PropertyResult], profile: str, theory: str, seconds: float,
+               *, alpha_total: float | None = None, seed: int | None = None,
+               device: str | None = None) -> dict:
+    """``report.json``: the verdict, the false-alarm budget, every property's record."""
+    names = {r.name for r in results}
     return {"passed": all(r.passed for r in results), "profile": profile, "theory": theory,
             "seconds": round(seconds, 1), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-            "provenance": __import__("numerics.provenance").provenance.collect(dtype="float64"),
+            "provenance": collect(device=device, dtype="float64",
+                                  seeds=None if seed is None else {"examples": seed}),
+            "false_alarm_budget": {
+                "alpha_total": alpha_total,
+                "split": "Bonferroni: evenly over the properties run, then over each "
+                         "property's planned examples, then over the statistical checks "
+                         "inside an example",
+                "shares": {r.name: r.alpha for r in results if r.statistical}},
+            "relaxations": [dict(x) for x in RELAXATIONS if x["property"] in names],
             "properties": [r.to_json() for r in results]}
 
 
@@ -50,14 +64,27 @@ def write_figures(results: list[PropertyResult], out: Path) -> list[str]:
 
 
 def write_report(results: list[PropertyResult], out: str | Path, profile: str, theory: str,
-                 seconds: float, figures: bool = True) -> dict:
+                 seconds: float, figures: bool = True, **meta) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    data = suite_json(results, profile, theory, seconds)
+    data = suite_json(results, profile, theory, seconds, **meta)
     data["figures"] = write_figures(results, out) if figures else []
     atomic_write_json(out / "report.json", data)
     atomic_write_text(out / "report.md", render_markdown(data))
     return data
+
+
+def _counts(drawn: list[dict], key: str, buckets=None) -> str:
+    from collections import Counter
+
+    if buckets:
+        vals = [next(b for b in buckets if v <= b[1])[0] for v in (d[key] for d in drawn)]
+    else:
+        vals = [str(d[key]) for d in drawn]
+    return ", ".join(f"{k} × {v}" for k, v in sorted(Counter(vals).items()))
+
+
+N_BUCKETS = (("n ≤ 9", 9), ("10–19", 19), ("20–29", 29), ("30–40", 10**9))
 
 
 def render_markdown(data: dict) -> str:
@@ -65,11 +92,47 @@ def render_markdown(data: dict) -> str:
     lines = [f"# sbias verify — {'PASSED' if ok else 'FAILED'}", "",
              f"Profile `{data['profile']}`, theory `{data['theory']}`, {data['seconds']} s, "
              f"{data['created']}.", "",
-             "| property | passed | examples | n/a | seconds | result |",
-             "|---|---|---|---|---|---|"]
+             "| property | passed | checked (need) | not applicable | excluded extrema | "
+             "α share | seconds | result |",
+             "|---|---|---|---|---|---|---|---|"]
     for p in data["properties"]:
-        lines.append(f"| {p['name']} | {'yes' if p['passed'] else '**NO**'} | {p['examples']} | "
-                     f"{p['not_applicable']} | {p['seconds']} | {p['message']} |")
+        fa = p["false_alarm"]
+        share = f"{fa['alpha']:.2g}" if fa["statistical"] else "—"
+        lines.append(f"| {p['name']} | {'yes' if p['passed'] else '**NO**'} | {p['examples']} "
+                     f"({p['min_examples']}) | {p['not_applicable']['count']} | "
+                     f"{p['excluded']['count']} | {share} | {p['seconds']} | {p['message']} |")
+    bud = data.get("false_alarm_budget", {})
+    if bud.get("alpha_total") is not None:
+        lines += ["", "## False-alarm budget", "",
+                  f"The probability that this run fails on the true theory is at most "
+                  f"{bud['alpha_total']:g} ({bud['split']}). Properties whose checks are all "
+                  "deterministic tolerances (derived from an ε scaling, a step size or float64 "
+                  "rounding) use no share. Statistical properties and their shares:", ""]
+        for p in data["properties"]:
+            fa = p["false_alarm"]
+            if fa["statistical"]:
+                lines.append(f"- `{p['name']}`: α = {fa['alpha']:.3g}, "
+                             f"{fa['alpha_per_example']:.3g} per planned example, "
+                             f"{fa['checks']} exact tests made")
+    if data.get("relaxations"):
+        lines += ["", "## Tolerances that are measured, not derived", ""]
+        lines += [f"- `{x['property']}`: {x['what']} — {x['cause']}" for x in data["relaxations"]]
+    lines += ["", "## What was drawn", ""]
+    for p in data["properties"]:
+        dr = p["drawn"]
+        if not dr:
+            continue
+        lines.append(f"- `{p['name']}` ({len(dr)} checked): {_counts(dr, 'n', N_BUCKETS)}; d: "
+                     f"{_counts(dr, 'd')}; {_counts(dr, 'family')}; {_counts(dr, 'activation')}; "
+                     f"{_counts(dr, 'loss')}")
+        na = p["not_applicable"]
+        if na["count"]:
+            lines.append("  - not applicable: " + "; ".join(f"{k} × {v}" for k, v in
+                                                             na["reasons"].items()))
+        if p["excluded"]["count"]:
+            lines.append(f"  - {p['excluded']['count']} extrema excluded, e.g. " + "; ".join(
+                f"example {e['example']} extremum {e['extremum']}: {e['why']}"
+                for e in p["excluded"]["extrema"][:3]))
     for p in data["properties"]:
         lines += ["", f"## {p['name']}", "", f"Claim: {p['claim']}", ""]
         if p["counterexample"]:
@@ -77,7 +140,7 @@ def render_markdown(data: dict) -> str:
             lines += ["**Counterexample** (shrunk): " + ce["example"], "",
                       f"- first failing example before shrinking: {ce.get('first_failure')}",
                       f"- what failed: {ce['message']}",
-                      f"- measured: `{json.dumps(ce['measured'])}`"]
+                      f"- measured: `{json.dumps(ce['measured'], default=str)}`"]
             if "file" in ce:
                 lines += [f"- data: `{ce['file']}`", f"- reproduce: `{ce['reproduce']}`"]
             if "reproduce_claim" in ce:

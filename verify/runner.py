@@ -145,7 +145,8 @@ def run_property(prop: Property, theory: Theory, profile: Profile,
     if n_draw > 0:
         test = settings(max_examples=n_draw, derandomize=profile.derandomize,
                         deadline=None, database=None, print_blob=False,
-                        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+                        phases=[Phase.explicit, Phase.generate]
+                        + ([Phase.shrink] if profile.shrink else []),
                         suppress_health_check=SUPPRESSED)(given(prop.strategy(profile))(body))
         if profile.seed is not None and not profile.derandomize:
             test = hyp_seed(profile.seed)(test)
@@ -210,7 +211,8 @@ def _save_counterexample(prop: Property, ex: Example, o: Outcome, theory: Theory
 
 
 def run_suite(profile: Profile, theory: Theory | None = None, only: list[str] | None = None,
-              out_dir: Path | None = None, progress: bool = True) -> list[PropertyResult]:
+              out_dir: Path | None = None, progress: bool = True,
+              fail_fast: bool = False) -> list[PropertyResult]:
     """Run every property (or those named in ``only``) under ``profile``.  The profile's
     false-alarm budget ``alpha_total`` is split evenly over the properties run (Bonferroni)."""
     import torch
@@ -222,12 +224,12 @@ def run_suite(profile: Profile, theory: Theory | None = None, only: list[str] | 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _run_all(props, theory, profile, out_dir, progress)
+        return _run_all(props, theory, profile, out_dir, progress, fail_fast)
     finally:
         torch.set_num_threads(threads)
 
 
-def _run_all(props, theory, profile, out_dir, progress) -> list[PropertyResult]:
+def _run_all(props, theory, profile, out_dir, progress, fail_fast=False) -> list[PropertyResult]:
     results = []
     bar = None
     if progress:
@@ -239,6 +241,8 @@ def _run_all(props, theory, profile, out_dir, progress) -> list[PropertyResult]:
             bar.set_postfix_str(prop.name)
         results.append(run_property(prop, theory, profile, out_dir,
                                     profile.alpha_total / len(props)))
+        if fail_fast and not results[-1].passed:
+            break
         if bar is not None:
             bar.update(1)
     if bar is not None:

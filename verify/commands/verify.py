@@ -140,13 +140,18 @@ def _run_suite(args) -> int:
     t0 = time.time()
     results = run_suite(profile, theory, only, out,
                         progress=not args.no_progress and sys.stderr.isatty())
-    data = write_report(results, out, profile.name, theory.name, time.time() - t0)
+    data = write_report(results, out, profile.name, theory.name, time.time() - t0,
+                        alpha_total=profile.alpha_total, seed=profile.seed,
+                        device=profile.device)
     if args.json:
         print_json(data)
     else:
         for r in results:
             print(f"{'PASS' if r.passed else 'FAIL'}  {r.name:28s} {r.examples:3d} examples  "
                   f"{r.seconds:6.1f} s  {r.message}")
+            if r.excluded_count or r.not_applicable:
+                print(f"      {r.not_applicable} not applicable, {r.excluded_count} extrema "
+                      "excluded (reasons in the report)")
             if r.counterexample and "reproduce" in r.counterexample:
                 print(f"      counterexample: {r.counterexample['file']}\n"
                       f"      replay: {r.counterexample['reproduce']}")

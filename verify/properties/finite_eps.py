@@ -16,9 +16,10 @@ from .base import Outcome, Property, r
 
 CLAIM = ("From the same initial weights, gradient descent on the full loss and the reduced "
          "system w' = a∇G, a' = G (explicit Euler on the same steps) agree neuron by neuron at "
-         "half the escape time, with an error that scales like ε¹: the fitted exponent of the "
+         "half the escape time, with an error of order ε: the fitted exponent of the "
          "90th-percentile angle difference and of the largest relative norm difference over "
-         "ε = 1e-3, 1e-5, 1e-7 is 1 within 0.15.")
+         "ε = 1e-3, 1e-5, 1e-7 is at least 1 − 0.15 (a vanishing first-order coefficient makes "
+         "it larger).")
 
 EPSS = (1e-3, 1e-5, 1e-7)
 M = 24
@@ -84,14 +85,14 @@ def check(ex: Example, theory, profile) -> Outcome:
             continue
         slope = float(np.polyfit(x[ok_pts], np.log(seq[ok_pts]), 1)[0])
         fits[name] = r(slope, 4)
-        if abs(slope - EXPONENT) > EXP_TOL:
-            problems.append(f"{name} difference ∝ ε^{slope:.3f}, predicted ε^{EXPONENT:g} "
-                            f"(± {EXP_TOL})")
+        if slope < EXPONENT - EXP_TOL:  # O(ε) is a bound: a faster fall is consistent
+            problems.append(f"{name} difference ∝ ε^{slope:.3f}, predicted O(ε^{EXPONENT:g}) "
+                            f"(exponent ≥ {EXPONENT - EXP_TOL:g})")
     ok = not problems
     ev = {"eps": list(EPSS), "angle_diff_deg_q90": [r(a) for a in ang],
           "max_rel_norm_diff": [r(v) for v in rel], "exponents": fits, "floor_deg": r(floor)}
     msg = (f"training − reduced system ∝ ε^{fits.get('angle')} (angles), "
-           f"ε^{fits.get('norm')} (norms); predicted ε^{EXPONENT:g}" if ok else
+           f"ε^{fits.get('norm')} (norms); predicted O(ε^{EXPONENT:g})" if ok else
            "; ".join(problems))
     return Outcome(ok, msg, ev)
 

@@ -67,7 +67,7 @@ def check(ex: Example, theory, profile) -> Outcome:
         rates.append({"extremum": k, "closed_form": r(lam), "fitted": r(pr.rate),
                       "rel_error": r(pr.rate / lam - 1, 3), "tolerance_rel": r(tol / lam, 3),
                       "end_angle_deg": r(pr.end_angle_deg, 3)})
-        if pr.end_angle_deg > math.degrees(4 * math.sqrt(2) * pr.eta / 16) + shift:
+        if pr.end_angle_deg > pr.angle_threshold_deg + shift:
             problems.append(f"extremum {k}: probes started at the closed form moved "
                             f"{pr.end_angle_deg:.3g}° away")
         elif abs(pr.rate - lam) > tol:
