@@ -28,7 +28,8 @@ def test_json_schema(xor2, capsys):
     assert len(obj["extrema"]) == 4
     for e in obj["extrema"]:
         assert set(e) == {"direction", "sign", "G", "growth_rate", "kind", "basin_fraction",
-                          "exact"}
+                          "exact", "established", "evidence"}
+        assert e["established"] == "certified"
         assert e["sign"] in (1, -1) and e["sign"] * e["G"] > 0
         assert abs(np.linalg.norm(e["direction"]) - 1) < 1e-12
         # symmetric XOR: each basin is a quarter of the circle; 4 binomial sd at K = 400

@@ -424,8 +424,8 @@ def _certify_face_field(problem, sv: np.ndarray, sign: int) -> Certificate:
     u_ex = [sp.radsimp(sign * E.to_sympy(v) / root) for v in pg]
     u = np.array([float(sp.N(v, 30)) for v in u_ex])
     return Certificate(True, f"strict local {'max' if sign > 0 else 'min'} of G on the sphere "
-                       f"({kind}, |Z| = {len(Z)}, dim S = {k})", kind, zs, G_ex, u_ex, u, float(sp.N(G_ex, 30)),
-                       established="certified", dim_S=k)
+                       f"({kind}, |Z| = {len(Z)}, dim S = {k})", kind, zs, G_ex, u_ex, u,
+                       float(sp.N(G_ex, 30)), established="certified", dim_S=k)
 
 
 def _line_representatives(E: _ExactData, Z: list) -> list:

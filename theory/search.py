@@ -1,0 +1,526 @@
+"""Multi-start search for the extrema of G on the sphere (piecewise-linear σ), with coverage.
+
+Used when exhaustive enumeration of the faces is unaffordable (high dimension, many points).
+Each start u₀ (uniform on the sphere) takes the sign s of G(u₀) — where a small-a neuron's output
+weight goes — and follows the sphere gradient flow of s·G to its end; the face of the end point
+is then certified exactly by the caller.  Two phases:
+
+1. *Vectorised ascent* (numpy, all starts at once): normalised Riemannian gradient steps of a
+   per-start length h (a re-timing of the flow).  h grows by 1.5 while consecutive steps agree
+   (cosine > 0.7), halves when they reverse (the path zig-zags across a kink), and the start
+   leaves the working set once h < ``H_STOP``.
+2. *Exact face walk* (per start, from the end of phase 1): on a face of the arrangement G is
+   linear, G(w) = ⟨w, g⟩, and the flow on the sphere moves along the great circle towards
+   Π g/|Π g| (Π: projection onto the flat orthogonal to the zero set Z).  The walk follows that
+   circle to the first kink hyperplane it meets; there it crosses when the flow on the other side
+   also moves away from the hyperplane, and otherwise slides along it (the hyperplane joins Z:
+   Filippov's sliding field is exactly the projected gradient, because the one-sided gradients
+   differ by a multiple of the hyperplane's normal).  A hyperplane leaves Z when the dual-basis
+   test says the flow ascends off it.  The walk ends at a face whose candidate it has reached
+   with no hyperplane to leave: a float64 extremum, handed to the exact certificate.  Phase 2
+   follows the flow's path exactly (up to rounding), so end points do not depend on step sizes.
+
+Seeds and exploration.  Besides the random starts, the search starts once from each data line ±ℓ
+and from ±v (v = Σ c_i x_i / n), where extrema often sit, and, with every batch of random
+starts, makes as many *exploration walks*: a random set of 1 … r − 1 hyperplanes is held in the
+zero set, the walk settles on their flat (a sub-sphere, where an extremum on a ridge has a far
+larger basin than on the whole sphere — extrema with tiny basins on the sphere are otherwise
+found by no affordable number of starts), then continues freely.  These raise recall but are not
+uniform samples, so they are kept out of the coverage statistics.
+
+Coverage (Good–Turing).  Among N uniform random starts, let N₁ be the number of extrema reached by
+exactly one start.  The missing mass M — the share of uniform starts whose flow ends at an
+extremum no start reached — has E[M] ≤ E[N₁]/N, N₁/N concentrates (McDiarmid: one start changes
+N₁ by at most 2, so P(E[N₁]/N − N₁/N > ε) ≤ exp(−N ε²/2)) and so does M (McAllester & Ortiz
+2003: P(M − E[M] > ε) ≤ exp(−N ε²)).  With probability at least 1 − δ:
+
+    M ≤ N₁/N + sqrt(2 ln(2/δ)/N) + sqrt(ln(2/δ)/N)                       (``missing_mass_bound``)
+
+The share of uniform starts whose walk ended at no reported extremum (dead starts with G(u₀) = 0,
+walks that failed, faces the certificate rejected) is ``unassigned_basin_share``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .candidates import Lines
+
+#: Phase-1 step lengths (radians): start, cap, and the length below which a start stops.
+H_START, H_MAX, H_STOP = 0.05, 0.2, 1e-3
+#: Up to this many lines the walk starts at the random start itself (phase 1 is skipped), so
+#: the end point is the flow's own end point.
+WALK_ONLY_LINES = 400
+#: Phase-1 iteration cap (a start still moving then goes to the walk as it is).
+MAX_ASCENT_STEPS = 400
+#: Default search: at least this many random starts, at most ``MAX_STARTS``, stopping early once
+#: the Good–Turing share N₁/N is below ``GT_STOP`` (every extremum seen at least twice, bar a
+#: share that small).
+MIN_STARTS, MAX_STARTS, GT_STOP = 1000, 200_000, 1e-3
+#: Exploration walks (held on random flats) per uniform random start.
+EXPLORE_PER_START = 4
+#: Default time budget for the search (seconds).
+DEFAULT_TIME_BUDGET = 20.0
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """How long to search.  ``starts``: exactly this many random starts (the time budget may cut
+    it short); None: adaptive (module docstring).  ``time_budget``: seconds (None: the default
+    budget; ``math.inf``: none).  ``progress``: a tqdm bar on stderr (None: only on a TTY).
+    ``confidence``: 1 − δ of the missing-mass bound.  ``seeds``: also start at data lines and ±v.
+    ``explore``: with each batch of random starts, as many walks held on random flats."""
+
+    starts: int | None = None
+    time_budget: float | None = None
+    seed: int = 0
+    progress: bool | None = None
+    confidence: float = 0.95
+    seeds: bool = True
+    explore: bool = True
+
+    @property
+    def budget(self) -> float:
+        return DEFAULT_TIME_BUDGET if self.time_budget is None else float(self.time_budget)
+
+
+@dataclass
+class SearchResult:
+    """End faces of the search.  ``faces``: line sign vectors (int8, one row per distinct end
+    face); ``signs``: the sign s of each; ``hits``: how many uniform random starts ended there;
+    ``seeded``: whether a seed start (data line, ±v) ended there.  ``starts``: uniform starts
+    completed; ``dead``: of those, starts with G(u₀) = 0 (no flow); ``failed``: walks that did not
+    converge; ``budget_hit``: the time budget stopped the search."""
+
+    faces: np.ndarray
+    signs: np.ndarray
+    hits: np.ndarray
+    seeded: np.ndarray
+    starts: int
+    dead: int
+    failed: int
+    budget_hit: bool
+    seconds: float
+    per_start: list = field(default_factory=list, repr=False)
+
+
+def missing_mass_bound(singletons: int, n: int, confidence: float) -> float:
+    """Good–Turing upper bound on the missing mass at the given confidence (module docstring)."""
+    if n <= 0:
+        return 1.0
+    delta = 1.0 - confidence
+    lg = math.log(2.0 / delta)
+    return min(1.0, singletons / n + math.sqrt(2.0 * lg / n) + math.sqrt(lg / n))
+
+
+class _Landscape:
+    """G in the coordinates of the search, per line: G(w) = Σ_ℓ f_ℓ(⟨w, ℓ⟩) with f_ℓ(z) = a⁺_ℓ z
+    (z > 0), a⁻_ℓ z (z < 0)."""
+
+    def __init__(self, Xr, c, gamma, lines: Lines):
+        self.X, self.c, self.gamma, self.lines = Xr, c, float(gamma), lines
+        n = len(c)
+        self.n = n
+        ell = lines.ell
+        L = len(ell)
+        nz = lines.line_id >= 0
+        tpos = lines.t > 0
+        ap = np.zeros(L)
+        am = np.zeros(L)
+        np.add.at(ap, lines.line_id[nz], (c * np.where(tpos, lines.t, gamma * lines.t))[nz] / n)
+        np.add.at(am, lines.line_id[nz], (c * np.where(tpos, gamma * lines.t, lines.t))[nz] / n)
+        self.ell, self.ap, self.am = ell, ap, am
+        self.scale = max(float(np.sum(np.abs(c) * np.linalg.norm(Xr, axis=1)) / n
+                             * max(1.0, abs(gamma))), np.finfo(float).tiny)
+
+    def G(self, U):
+        Z = U @ self.ell.T
+        return np.where(Z > 0, Z * self.ap, Z * self.am).sum(axis=1)
+
+    def grad(self, U):
+        Z = U @ self.ell.T
+        mid = 0.5 * (self.ap + self.am)
+        W = np.where(Z > 0, self.ap, np.where(Z < 0, self.am, mid))
+        return W @ self.ell
+
+
+def _ascend(land: _Landscape, U, s):
+    """Phase 1 (module docstring): returns the end points."""
+    U = U.copy()
+    h = np.full(len(U), H_START)
+    prev = np.zeros_like(U)
+    act = np.arange(len(U))
+    for _ in range(MAX_ASCENT_STEPS):
+        if act.size == 0:
+            break
+        V = U[act]
+        gr = land.grad(V)
+        tang = gr - np.sum(gr * V, axis=1, keepdims=True) * V
+        nt = np.linalg.norm(tang, axis=1, keepdims=True)
+        moving = nt[:, 0] > 1e-14 * land.scale
+        dirn = np.where(nt > 0, tang / np.where(nt > 0, nt, 1.0), 0.0) * s[act, None]
+        cos = np.sum(dirn * prev[act], axis=1)
+        ha = h[act]
+        ha = np.where(cos < 0, 0.5 * ha, np.where(cos > 0.7, np.minimum(1.5 * ha, H_MAX), ha))
+        V = V + ha[:, None] * dirn
+        V /= np.linalg.norm(V, axis=1, keepdims=True)
+        U[act] = V
+        h[act] = ha
+        prev[act] = dirn
+        act = act[(ha >= H_STOP) & moving]
+    return U
+
+
+def _walk(land: _Landscape, u, s, max_events: int, forced=()):
+    """Phase 2 (module docstring): exact face walk of s·G from u.  Returns the line sign vector
+    of the end face, or None when the walk did not settle within ``max_events``.
+
+    ``forced``: lines held in the zero set (u is first projected onto their flat) until the walk
+    settles on that flat; then they may leave like any other (exploration of ridge extrema)."""
+    ell = land.ell
+    ap, am = s * land.ap, s * land.am  # slopes of F = s·G
+    tol = 1e-12 * land.scale
+    Z: list[int] = [int(i) for i in forced]
+    hold = set(Z)
+    if Z:
+        Qf = np.linalg.qr(ell[Z].T)[0].T
+        u = u - Qf.T @ (Qf @ u)
+        nu = np.linalg.norm(u)
+        if nu < 1e-8:
+            return None
+        u = u / nu
+    z = ell @ u
+    sv = np.sign(z).astype(np.int8)
+    sv[Z] = 0
+    for i in np.nonzero(sv == 0)[0]:
+        if int(i) not in hold:
+            Z.append(int(i))
+    slope = np.where(sv > 0, ap, np.where(sv < 0, am, 0.0))
+    g = slope @ ell
+    Q = None  # orthonormal basis of span(ℓ_Z), rows
+    changed = True
+    for _ in range(max_events):
+        if changed and Z:
+            B = ell[Z]
+            q, rr = np.linalg.qr(B.T)
+            if np.min(np.abs(np.diag(rr))) < 1e-10:
+                return sv  # dependent lines through u: the certificate decides
+            Q = q.T
+            G_inv = np.linalg.inv(B @ B.T)
+        changed = False
+        if Z:
+            beta = G_inv @ (B @ g)
+            vp = beta + ap[Z]
+            vm = -(beta + am[Z])
+            if hold:
+                free = np.array([li not in hold for li in Z])
+                vp = np.where(free, vp, -np.inf)
+                vm = np.where(free, vm, -np.inf)
+            jp, jm = int(np.argmax(vp)), int(np.argmax(vm))
+            if max(vp[jp], vm[jm]) > tol:  # the flow leaves a hyperplane of Z
+                side = 1 if vp[jp] >= vm[jm] else -1
+                li = Z.pop(jp if side > 0 else jm)
+                sv[li] = side
+                g = g + (ap[li] if side > 0 else am[li]) * ell[li]
+                changed = True
+                continue
+            pg = g - Q.T @ (Q @ g)
+            u = u - Q.T @ (Q @ u)
+            u /= math.sqrt(u @ u)
+        else:
+            pg = g
+        npg = math.sqrt(pg @ pg)
+        if npg <= tol:
+            if hold:
+                hold = set()
+                continue
+            return sv  # F is flat on the flat: the certificate decides
+        t = pg / npg
+        ct = min(1.0, max(-1.0, float(u @ t)))
+        w = t - ct * u
+        nw = math.sqrt(w @ w)
+        if nw <= 1e-15:
+            if hold:  # settled on the forced flat: now every hyperplane may leave
+                hold = set()
+                continue
+            return sv  # at the candidate, nothing to leave: converged
+        w /= nw
+        theta_t = math.acos(ct)
+        A = sv * (ell @ u)
+        Bv = sv * (ell @ w)
+        # first θ in (0, θ_t] where sv_ℓ⟨u(θ), ℓ⟩ turns negative (u(θ) = cos θ u + sin θ w)
+        th = np.where(A > 0, np.arctan2(A, -Bv), np.where(Bv < 0, 0.0, np.inf))
+        th[sv == 0] = np.inf
+        li = int(np.argmin(th))
+        if th[li] >= theta_t:
+            u = t
+            continue
+        th0 = float(th[li])
+        u = math.cos(th0) * u + math.sin(th0) * w
+        u = u - (u @ ell[li]) * ell[li]  # exactly on the hyperplane (to rounding)
+        u /= math.sqrt(u @ u)
+        # the other side: cross when its flow also moves away from the hyperplane
+        other = -int(sv[li])
+        cur = ap[li] if sv[li] > 0 else am[li]
+        g_o = g + ((ap[li] if other > 0 else am[li]) - cur) * ell[li]
+        pg_o = g_o - Q.T @ (Q @ g_o) if Z else g_o
+        if other * float(pg_o @ ell[li]) > tol:
+            sv[li] = other
+            g = g_o
+        else:
+            g = g - cur * ell[li]
+            sv[li] = 0
+            Z.append(li)
+            changed = True
+    return None
+
+
+def _walk_batch(land: _Landscape, U, s, max_events: int, hold=None):
+    """:func:`_walk` for many starts at once (rows of ``U``, signs ``s``; ``hold``: (B, L) bool
+    of forced lines).  All walks advance one event per iteration; zero sets are padded to the
+    largest one.  Returns (line sign vectors (B, L) int8, settled (B,) bool)."""
+    ell = land.ell
+    L, r = ell.shape
+    Bn = len(U)
+    tol = 1e-12 * land.scale
+    s = np.asarray(s, dtype=float)
+    AP = s[:, None] * land.ap[None, :]  # slopes of F = s·G, per walk
+    AM = s[:, None] * land.am[None, :]
+    hold = np.zeros((Bn, L), dtype=bool) if hold is None else hold.copy()
+    U = np.array(U, dtype=float)
+    if hold.any():  # start on the forced flat
+        for b in np.nonzero(hold.any(axis=1))[0]:
+            q = np.linalg.qr(ell[hold[b]].T)[0]
+            U[b] -= q @ (q.T @ U[b])
+    U /= np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-300)
+    SV = np.sign(U @ ell.T).astype(np.int8)
+    SV[hold] = 0
+    SL = np.where(SV > 0, AP, np.where(SV < 0, AM, 0.0))
+    Gv = SL @ ell
+    done = np.zeros(Bn, dtype=bool)
+    settled = np.zeros(Bn, dtype=bool)
+    for _ in range(max_events):
+        act = np.nonzero(~done)[0]
+        if act.size == 0:
+            break
+        sv = SV[act]
+        zm = sv == 0
+        kz = zm.sum(axis=1)
+        kmax = int(kz.max())
+        u, g = U[act], Gv[act]
+        if kmax:
+            idx = np.argsort(~zm, axis=1, kind="stable")[:, :kmax]
+            valid = np.take_along_axis(zm, idx, axis=1)
+            Bz = ell[idx] * valid[..., None]  # (A, kmax, r)
+            gram = Bz @ np.swapaxes(Bz, 1, 2) + np.eye(kmax) * (~valid)[:, None, :]
+            ev = np.linalg.eigvalsh(gram)
+            dep = ev[:, 0] < 1e-10 * np.maximum(ev[:, -1], 1.0)
+            if dep.any():  # dependent lines through u: the certificate decides
+                done[act[dep]] = settled[act[dep]] = True
+            gram[dep] = np.eye(kmax)
+            Ginv = np.linalg.inv(gram)
+            beta = np.einsum("akl,al->ak", Ginv, np.einsum("akr,ar->ak", Bz, g))
+            ap_z = np.take_along_axis(AP[act], idx, axis=1)
+            am_z = np.take_along_axis(AM[act], idx, axis=1)
+            free = valid & ~np.take_along_axis(hold[act], idx, axis=1)
+            vp = np.where(free, beta + ap_z, -np.inf)
+            vm = np.where(free, -(beta + am_z), -np.inf)
+            jp, jm = vp.argmax(axis=1), vm.argmax(axis=1)
+            bp, bm = vp[np.arange(len(act)), jp], vm[np.arange(len(act)), jm]
+            rel = (np.maximum(bp, bm) > tol) & ~dep
+            if rel.any():  # the flow leaves a hyperplane of Z
+                ra = act[rel]
+                side = np.where(bp[rel] >= bm[rel], 1, -1)
+                li = np.where(side > 0, idx[rel, jp[rel]], idx[rel, jm[rel]])
+                SV[ra, li] = side
+                slope = np.where(side > 0, AP[ra, li], AM[ra, li])
+                Gv[ra] += slope[:, None] * ell[li]
+            mv = ~rel & ~dep
+            act, Bz, beta, Ginv = act[mv], Bz[mv], beta[mv], Ginv[mv]
+            u, g, sv = u[mv], g[mv], sv[mv]
+            pg = g - np.einsum("akr,ak->ar", Bz, beta)
+            cu = np.einsum("akl,al->ak", Ginv, np.einsum("akr,ar->ak", Bz, u))
+            u = u - np.einsum("akr,ak->ar", Bz, cu)
+            u /= np.linalg.norm(u, axis=1, keepdims=True)
+        else:
+            pg = g
+            Bz = Ginv = None
+        if act.size == 0:
+            continue
+        npg = np.linalg.norm(pg, axis=1)
+        t = pg / np.maximum(npg, 1e-300)[:, None]
+        ct = np.clip(np.sum(u * t, axis=1), -1.0, 1.0)
+        w = t - ct[:, None] * u
+        nw = np.linalg.norm(w, axis=1)
+        stop = (npg <= tol) | (nw <= 1e-15)
+        if stop.any():  # at the candidate (or flat): settled, unless lines were held
+            sa = act[stop]
+            held = hold[sa].any(axis=1)
+            hold[sa[held]] = False
+            done[sa[~held]] = settled[sa[~held]] = True
+            U[act] = u
+            go = ~stop
+            act, u, t, w, nw, ct, sv, g = (act[go], u[go], t[go], w[go], nw[go], ct[go],
+                                           sv[go], g[go])
+            if Bz is not None:
+                Bz, Ginv = Bz[go], Ginv[go]
+        if act.size == 0:
+            continue
+        w /= nw[:, None]
+        theta_t = np.arccos(ct)
+        A = sv * (u @ ell.T)
+        Bv = sv * (w @ ell.T)
+        th = np.where(A > 0, np.arctan2(A, -Bv), np.where(Bv < 0, 0.0, np.inf))
+        th[sv == 0] = np.inf
+        li = th.argmin(axis=1)
+        thl = th[np.arange(len(act)), li]
+        arrive = thl >= theta_t
+        U[act[arrive]] = t[arrive]
+        hit = ~arrive
+        if hit.any():
+            ah, lh, th0 = act[hit], li[hit], thl[hit]
+            uh = np.cos(th0)[:, None] * u[hit] + np.sin(th0)[:, None] * w[hit]
+            uh -= np.sum(uh * ell[lh], axis=1, keepdims=True) * ell[lh]
+            uh /= np.linalg.norm(uh, axis=1, keepdims=True)
+            U[ah] = uh
+            cur_s = SV[ah, lh].astype(int)
+            other = -cur_s
+            cur = np.where(cur_s > 0, AP[ah, lh], AM[ah, lh])
+            oth = np.where(other > 0, AP[ah, lh], AM[ah, lh])
+            g_o = g[hit] + (oth - cur)[:, None] * ell[lh]
+            if Bz is not None:
+                Bzh = Bz[hit]
+                c_o = np.einsum("akl,al->ak", Ginv[hit], np.einsum("akr,ar->ak", Bzh, g_o))
+                pg_o = g_o - np.einsum("akr,ak->ar", Bzh, c_o)
+            else:
+                pg_o = g_o
+            cross = other * np.sum(pg_o * ell[lh], axis=1) > tol
+            SV[ah[cross], lh[cross]] = other[cross]
+            Gv[ah[cross]] = g_o[cross]
+            sl = ~cross
+            SV[ah[sl], lh[sl]] = 0
+            Gv[ah[sl]] = g[hit][sl] - cur[sl][:, None] * ell[lh[sl]]
+    return SV, settled
+
+
+def _progress(cfg: SearchConfig, total):
+    want = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
+    if not want:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="search starts", unit="start", file=sys.stderr,
+                leave=False)
+
+
+def search(Xr: np.ndarray, c: np.ndarray, gamma: float, lines: Lines,
+           cfg: SearchConfig) -> SearchResult:
+    """Run the multi-start search (module docstring) on reduced data ``Xr`` (n×r)."""
+    t0 = time.perf_counter()
+    land = _Landscape(Xr, c, gamma, lines)
+    n, r = Xr.shape
+    L = len(lines.ell)
+    rng = np.random.default_rng(cfg.seed)
+    max_events = 50 + 4 * L
+    batch = int(max(64, min(2048, 4_000_000 // max(L * r, 1))))
+    faces: dict[tuple[bytes, int], int] = {}
+    rows: list[np.ndarray] = []
+    sgn: list[int] = []
+    hits: list[int] = []
+    seeded: list[bool] = []
+
+    def walk(U, s, hold=None, uniform=False):
+        """Walk from the rows of U (phase 1 first for many lines); record the end faces."""
+        if L > WALK_ONLY_LINES and hold is None:
+            U = _ascend(land, U, s)
+        SV, ok = _walk_batch(land, U, s, max_events, hold)
+        for sv, si in zip(SV[ok], s[ok]):
+            key = (sv.tobytes(), int(si))
+            k = faces.get(key)
+            if k is None:
+                k = faces[key] = len(rows)
+                rows.append(sv.copy())
+                sgn.append(int(si))
+                hits.append(0)
+                seeded.append(False)
+            if uniform:
+                hits[k] += 1
+            else:
+                seeded[k] = True
+        return int(np.sum(~ok))
+
+    if cfg.seeds:  # data lines and ±v, both flow signs
+        v = c @ Xr / n
+        S = [lines.ell, -lines.ell]
+        if np.linalg.norm(v) > 0:
+            S.append(np.stack([v, -v]) / np.linalg.norm(v))
+        U = np.concatenate(S)
+        U = U + 1e-6 * rng.standard_normal(U.shape)  # off the kinks they sit on
+        for sg in (1.0, -1.0):
+            for k in range(0, len(U), batch):
+                walk(U[k:k + batch], np.full(len(U[k:k + batch]), sg))
+    target = cfg.starts
+    budget = cfg.budget
+    done = dead = failed = 0
+    budget_hit = False
+    bar = _progress(cfg, target or MIN_STARTS)
+    try:
+        while True:
+            if target is not None and done >= target:
+                break
+            if target is None and done >= MIN_STARTS:
+                n1 = sum(1 for h in hits if h == 1)
+                if done >= MAX_STARTS or n1 / done < GT_STOP:
+                    break
+            if time.perf_counter() - t0 > budget:
+                budget_hit = True
+                break
+            b = batch if target is None else min(batch, target - done)
+            U = rng.standard_normal((b, r))
+            U /= np.linalg.norm(U, axis=1, keepdims=True)
+            s = np.sign(land.G(U))
+            live = s != 0
+            dead += int(np.sum(~live))
+            failed += walk(U[live], s[live], uniform=True)
+            if cfg.explore and r > 1:  # walks held on random flats (not uniform)
+                m = EXPLORE_PER_START * b
+                hold = np.zeros((m, L), dtype=bool)
+                k0 = rng.integers(1, r, size=m)
+                for j in range(m):
+                    hold[j, rng.choice(L, size=min(int(k0[j]), L), replace=False)] = True
+                for k in range(0, m, batch):
+                    Ue = rng.standard_normal((min(batch, m - k), r))
+                    se = rng.choice([-1.0, 1.0], size=len(Ue))
+                    walk(Ue, se, hold[k:k + len(Ue)])
+            done += b
+            if bar is not None:
+                if target is None and done >= bar.total:
+                    bar.total = done + batch
+                bar.update(b)
+    finally:
+        if bar is not None:
+            bar.close()
+    F = np.array(rows, dtype=np.int8).reshape(-1, L)
+    return SearchResult(F, np.array(sgn, dtype=int), np.array(hits, dtype=int),
+                        np.array(seeded, dtype=bool), done, dead, failed, budget_hit,
+                        time.perf_counter() - t0)
+
+
+def coverage(result: SearchResult, assigned: np.ndarray, confidence: float) -> dict:
+    """The search's coverage statement: ``assigned[k]`` says whether end face k is a reported
+    extremum.  Returns ``{"unassigned_basin_share", "missing_mass_bound", "confidence",
+    "starts", "singletons"}`` (module docstring)."""
+    N = result.starts
+    ok_hits = result.hits[assigned] if len(assigned) else np.zeros(0, dtype=int)
+    landed = int(ok_hits.sum())
+    n1 = int(np.sum(ok_hits == 1))
+    return {"unassigned_basin_share": (N - landed) / N if N else 1.0,
+            "missing_mass_bound": missing_mass_bound(n1, N, confidence),
+            "confidence": confidence, "starts": N, "singletons": n1,
+            "good_turing": n1 / N if N else 1.0}
+
