@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy as sp
@@ -25,11 +25,14 @@ from . import candidates as cand
 from .basins import INITS, basin_fractions
 from .certificate import certify_face
 from .errors import InputError
+from .integer_data import g_vanishes_identically, integer_data
 from .scaling import rescaled
 from .search import SearchConfig, coverage, search
 from .verification import verify_face
 
 KINDS = ("smooth", "kink", "degenerate")
+#: Share of the time budget given to the search; exact certificates may use the rest.
+SEARCH_SHARE = 0.5
 
 
 @dataclass
@@ -217,6 +220,17 @@ def _linear_extrema(problem, slope: float, exact: bool, slope_exact, back) -> li
     return out
 
 
+def _float_rate(tw, sv) -> float:
+    """|G| at the float64 candidate of a face (to order candidates; no decisions)."""
+    X, c = tw.X, tw.c
+    gam = float(tw.activation.gamma)
+    g = (np.where(sv > 0, 1.0, np.where(sv < 0, gam, 0.0)) * c) @ X / tw.n
+    Z = X[sv == 0]
+    if len(Z):
+        g = g - Z.T @ np.linalg.lstsq(Z.T, g, rcond=None)[0]
+    return float(np.linalg.norm(g))
+
+
 def _enumerate(Xr, lines, force_search: bool):
     """Exhaustive faces when affordable: (line sign vectors, method) or None."""
     L = len(lines.ell)
@@ -237,6 +251,8 @@ def _pl_extrema(problem, back, exact: bool, cfg: SearchConfig, force_search: boo
     each decided by the exact certificate on the original data; undecided ones are verified in
     float64.  Returns (extrema, complete, method, coverage, search info, notes)."""
     t0 = time.perf_counter()
+    total = cfg.budget
+    cfg = replace(cfg, time_budget=SEARCH_SHARE * total)
     tw = back.problem
     X, c = tw.X, tw.c
     gamma = float(problem.activation.gamma)
@@ -260,29 +276,33 @@ def _pl_extrema(problem, back, exact: bool, cfg: SearchConfig, force_search: boo
             if (sv.tobytes(), int(s)) in ok:
                 survivors.append((sv, int(s)))
                 origin.append(k)
+    if res is not None:  # most important first: the exact certificate may run out of time
+        order = np.argsort([-_float_rate(tw, sv) for sv, _ in survivors], kind="stable")
+        survivors = [survivors[i] for i in order]
+        origin = [origin[i] for i in order]
     seen: dict = {}
     out: list[Extremum] = []
     notes: list[str] = []
     assigned = np.zeros(0 if res is None else len(res.faces), dtype=bool)
-    undecided = 0
-    budget = cfg.budget
+    undecided = timed_out = 0
     for (sv, sign), k in zip(survivors, origin):
         key = (sv.tobytes(), sign)
         if key in seen:
             if k is not None and seen[key]:
                 assigned[k] = True
             continue
-        over = res is not None and time.perf_counter() - t0 > 2 * budget
+        over = res is not None and time.perf_counter() - t0 > total
         cert = None if over else certify_face(problem, sv, sign)
         if cert is not None and cert.passed:
             G = cert.G
             e = Extremum(cert.direction, sign, G, abs(G), cert.kind, None, None, cert.zero_set,
                          direction_exact=cert.direction_exact if exact else None,
                          G_exact=cert.G_exact if exact else None, established="certified",
-                         evidence={"test": "dual basis" if cert.kind != "degenerate" or not
-                                   cert.zero_set else "extreme rays", "dim_S": cert.dim_S})
+                         evidence={"test": "extreme rays" if cert.kind == "degenerate"
+                                   and cert.zero_set else "dual basis", "dim_S": cert.dim_S})
         elif cert is None or cert.undecided:
-            undecided += 1
+            timed_out += cert is None
+            undecided += cert is not None
             ver = verify_face(tw, sv, sign, seed=cfg.seed)
             if not ver.passed:
                 seen[key] = False
@@ -300,6 +320,9 @@ def _pl_extrema(problem, back, exact: bool, cfg: SearchConfig, force_search: boo
         if k is not None:
             assigned[k] = True
         out.append(e)
+    if timed_out:
+        notes.append(f"{timed_out} candidate(s) left when the time budget ran out were checked "
+                     "in float64 (those that passed are labelled verified)")
     if undecided:
         notes.append(f"{undecided} candidate(s) too large for the exact certificate were "
                      "checked in float64 only (those that passed are labelled verified)")
@@ -308,7 +331,7 @@ def _pl_extrema(problem, back, exact: bool, cfg: SearchConfig, force_search: boo
     if res is not None:
         cov = coverage(res, assigned, cfg.confidence)
         info = {"starts": res.starts, "seconds": round(res.seconds, 3),
-                "time_budget": None if not math.isfinite(budget) else budget,
+                "time_budget": None if not math.isfinite(total) else total,
                 "stopped_by_budget": res.budget_hit, "dead_starts": res.dead,
                 "unsettled_walks": res.failed, "end_faces": int(len(res.faces))}
     return out, complete, method, cov, info, notes
@@ -324,9 +347,12 @@ def predict(problem, *, exact: bool = False, basins: bool = True, init: str = "s
     closed forms.  ``basins``: estimate basin fractions with ``basin_samples`` seeded starts
     under ``init`` ("small_a" or "balanced", see ``theory.basins``).  ``search_starts``: force
     the (incomplete) search with that many random starts for piecewise-linear σ of dimension
-    ≥ 3.  ``time_budget``: seconds for the search (None: ``theory.search.DEFAULT_TIME_BUDGET``;
-    ``math.inf``: none); candidates still undecided at twice the budget are verified in float64
-    instead of certified.  ``progress``: a progress bar on stderr (None: on a TTY).
+    ≥ 3.  ``time_budget``: seconds for the search and its exact certificates (None:
+    ``theory.search.DEFAULT_TIME_BUDGET``; ``math.inf``: none): the search stops at
+    ``SEARCH_SHARE`` of it, candidates are certified in order of decreasing growth rate, and
+    those left when it runs out are verified in float64 (``established = "verified"``).
+    Exhaustive enumeration (small data) ignores the budget and certifies everything.
+    ``progress``: a progress bar on stderr (None: on a TTY).
     ``confidence``: of the search's missing-mass bound.  Deterministic for a given seed unless
     the time budget stops the search."""
     if init not in INITS:
@@ -340,7 +366,10 @@ def predict(problem, *, exact: bool = False, basins: bool = True, init: str = "s
     if not (0 < confidence < 1):
         raise InputError(f"confidence must lie in (0, 1), got {confidence}")
     act = problem.activation
-    if problem.G_identically_zero:
+    D = integer_data(problem)
+    zero = (problem.G_identically_zero if D is None else
+            g_vanishes_identically(D, act.gamma if act.piecewise_linear else None))
+    if zero:
         return Prediction([], None, True, True, "degenerate")
     back = rescaled(problem)
     complete = True
@@ -356,8 +385,11 @@ def predict(problem, *, exact: bool = False, basins: bool = True, init: str = "s
         cfg = SearchConfig(starts=None if search_starts is None else int(search_starts),
                            time_budget=time_budget, seed=seed, progress=progress,
                            confidence=confidence)
-        ex, complete, method, cov, info, notes = _pl_extrema(
-            problem, back, exact, cfg, search_starts is not None)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):  # many small products: see search
+            ex, complete, method, cov, info, notes = _pl_extrema(
+                problem, back, exact, cfg, search_starts is not None)
     ex = _sorted(ex)
     pred = Prediction(ex, max((e.growth_rate for e in ex), default=None), False, complete,
                       method, coverage=cov, search=info, notes=notes)

@@ -115,10 +115,9 @@ def _fraction(v) -> Fraction | None:
 @lru_cache(maxsize=16)
 def integer_data(problem) -> IntegerData | None:
     """The problem's data in integer form, or None when they are not all rational (algebraic
-    input such as sqrt(3): the certificate then works over an algebraic field instead)."""
+    input such as sqrt(3): the certificate then works over an algebraic field instead).  For a
+    smooth σ the slopes are those of the identity (γ = 1: the leading-order G)."""
     act = problem.activation
-    if not act.piecewise_linear:
-        return None
     n, d = problem.X.shape
     if problem.exact_input:
         Xs = problem.X_exact
@@ -140,7 +139,7 @@ def integer_data(problem) -> IntegerData | None:
         k = Fraction(1, 2) if problem.loss.name == "logistic" else Fraction(1)
         Ms, rhos = _float_rows(problem.X)
         W = [k * Fraction(v) * rho for v, rho in zip(problem.y.tolist(), rhos)]
-    gam = Fraction(act.gamma)
+    gam = Fraction(act.gamma) if act.piecewise_linear else Fraction(1)
     Q = 1
     for w in W:
         Q = Q * w.denominator // math.gcd(Q, w.denominator)
@@ -166,3 +165,23 @@ def integer_data(problem) -> IntegerData | None:
     M[:, :] = Ms
     return IntegerData(M, P, N, Fraction(n * Q * gam.denominator), line_id, t, lines,
                        line_id >= 0)
+
+
+def g_vanishes_identically(D: IntegerData, gamma: Fraction | None) -> bool:
+    """G ≡ 0 on the sphere, decided on the integer form (``gamma`` None: smooth σ, where the
+    leading-order G vanishes iff v = 0).
+
+    σ(z) = ((1+γ)/2) z + ((1−γ)/2)|z|, and ridge functions |⟨w, b_ℓ⟩| of distinct lines are
+    linearly independent of each other and of linear functions, so G ≡ 0 iff (γ = −1 or
+    v = Σ_i c_i x_i / n = 0) and, for γ ≠ 1, every line's Σ_{i∈ℓ} c_i ρ_i vanishes; on the
+    integer scale c_i ρ_i ∝ P_i (and P_i ∝ N_i), so the tests are integer sums."""
+    W = np.array(D.P, dtype=object)
+    v_zero = not any(W @ D.M) if D.n else True
+    if gamma is None or gamma == 1:
+        return v_zero
+    if gamma != -1 and not v_zero:
+        return False
+    sums: dict[int, int] = {}
+    for i in np.nonzero(D.nonzero)[0]:
+        sums[int(D.line_id[i])] = sums.get(int(D.line_id[i]), 0) + D.P[i]
+    return all(v == 0 for v in sums.values())

@@ -5,10 +5,10 @@ Each start u₀ (uniform on the sphere) takes the sign s of G(u₀) — where a 
 weight goes — and follows the sphere gradient flow of s·G to its end; the face of the end point
 is then certified exactly by the caller.  Two phases:
 
-1. *Vectorised ascent* (numpy, all starts at once): normalised Riemannian gradient steps of a
-   per-start length h (a re-timing of the flow).  h grows by 1.5 while consecutive steps agree
-   (cosine > 0.7), halves when they reverse (the path zig-zags across a kink), and the start
-   leaves the working set once h < ``H_STOP``.
+1. *Vectorised ascent* (numpy, all starts at once; data with many lines only): normalised
+   Riemannian gradient steps of a per-start length h (a re-timing of the flow).  h grows by
+   1.5 while consecutive steps agree (cosine > 0.7), halves when they reverse (the path
+   zig-zags across a kink), and the start leaves the working set once h < ``H_STOP``.
 2. *Exact face walk* (per start, from the end of phase 1): on a face of the arrangement G is
    linear, G(w) = ⟨w, g⟩, and the flow on the sphere moves along the great circle towards
    Π g/|Π g| (Π: projection onto the flat orthogonal to the zero set Z).  The walk follows that
@@ -16,16 +16,21 @@ is then certified exactly by the caller.  Two phases:
    also moves away from the hyperplane, and otherwise slides along it (the hyperplane joins Z:
    Filippov's sliding field is exactly the projected gradient, because the one-sided gradients
    differ by a multiple of the hyperplane's normal).  A hyperplane leaves Z when the dual-basis
-   test says the flow ascends off it.  The walk ends at a face whose candidate it has reached
+   test says the flow ascends off it.  For more than ``WALK_ONLY_LINES`` lines phase 1 runs
+   first (its long steps can hop between small basins: end points then follow the search, not
+   exactly the flow); below, the walk starts at the random start and phase 1 is skipped.  The
+   walk ends at a face whose candidate it has reached
    with no hyperplane to leave: a float64 extremum, handed to the exact certificate.  Phase 2
    follows the flow's path exactly (up to rounding), so end points do not depend on step sizes.
 
 Seeds and exploration.  Besides the random starts, the search starts once from each data line ±ℓ
 and from ±v (v = Σ c_i x_i / n), where extrema often sit, and, with every batch of random
-starts, makes as many *exploration walks*: a random set of 1 … r − 1 hyperplanes is held in the
-zero set, the walk settles on their flat (a sub-sphere, where an extremum on a ridge has a far
-larger basin than on the whole sphere — extrema with tiny basins on the sphere are otherwise
-found by no affordable number of starts), then continues freely.  These raise recall but are not
+starts, makes ``EXPLORE_PER_START`` times as many *exploration walks* (both only up to
+``WALK_ONLY_LINES`` lines; above, only ±v: the time goes to uniform starts): a random set of
+1 … min(r − 1, ``EXPLORE_MAX_K``) hyperplanes is held in the zero set, the walk settles on their
+flat (a sub-sphere, where an extremum on a ridge has a far larger basin than on the whole
+sphere — extrema with tiny basins on the sphere are otherwise found by no affordable number of
+starts), then continues freely.  These raise recall but are not
 uniform samples, so they are kept out of the coverage statistics.
 
 Coverage (Good–Turing).  Among N uniform random starts, let N₁ be the number of extrema reached by
@@ -64,6 +69,8 @@ MAX_ASCENT_STEPS = 400
 MIN_STARTS, MAX_STARTS, GT_STOP = 1000, 200_000, 1e-3
 #: Exploration walks (held on random flats) per uniform random start.
 EXPLORE_PER_START = 4
+#: ... each held on at most this many random hyperplanes.
+EXPLORE_MAX_K = 6
 #: Default time budget for the search (seconds).
 DEFAULT_TIME_BUDGET = 20.0
 
@@ -149,14 +156,14 @@ class _Landscape:
         return W @ self.ell
 
 
-def _ascend(land: _Landscape, U, s):
-    """Phase 1 (module docstring): returns the end points."""
+def _ascend(land: _Landscape, U, s, deadline=math.inf):
+    """Phase 1 (module docstring): returns the end points (as they are at the deadline)."""
     U = U.copy()
     h = np.full(len(U), H_START)
     prev = np.zeros_like(U)
     act = np.arange(len(U))
     for _ in range(MAX_ASCENT_STEPS):
-        if act.size == 0:
+        if act.size == 0 or time.perf_counter() > deadline:
             break
         V = U[act]
         gr = land.grad(V)
@@ -280,10 +287,22 @@ def _walk(land: _Landscape, u, s, max_events: int, forced=()):
     return None
 
 
-def _walk_batch(land: _Landscape, U, s, max_events: int, hold=None):
+def _zero_basis(ell, SV):
+    """Padded zero-set data of walks with line sign vectors SV: (idx, valid, Bz, gram)."""
+    zm = SV == 0
+    kmax = int(zm.sum(axis=1).max()) if len(SV) else 0
+    idx = np.argsort(~zm, axis=1, kind="stable")[:, :kmax]
+    valid = np.take_along_axis(zm, idx, axis=1)
+    Bz = ell[idx] * valid[..., None]  # (A, kmax, r), zero rows for padding
+    gram = Bz @ np.swapaxes(Bz, 1, 2) + np.eye(kmax) * (~valid)[:, None, :]
+    return idx, valid, Bz, gram
+
+
+def _walk_batch(land: _Landscape, U, s, max_events: int, hold=None, deadline=math.inf):
     """:func:`_walk` for many starts at once (rows of ``U``, signs ``s``; ``hold``: (B, L) bool
     of forced lines).  All walks advance one event per iteration; zero sets are padded to the
-    largest one.  Returns (line sign vectors (B, L) int8, settled (B,) bool)."""
+    largest one.  Returns (line sign vectors (B, L) int8, settled (B,) bool, cut (B,) bool):
+    ``cut`` marks walks stopped by the ``deadline`` (``time.perf_counter()`` value)."""
     ell = land.ell
     L, r = ell.shape
     Bn = len(U)
@@ -304,35 +323,31 @@ def _walk_batch(land: _Landscape, U, s, max_events: int, hold=None):
     Gv = SL @ ell
     done = np.zeros(Bn, dtype=bool)
     settled = np.zeros(Bn, dtype=bool)
+    cut = np.zeros(Bn, dtype=bool)
     for _ in range(max_events):
         act = np.nonzero(~done)[0]
         if act.size == 0:
             break
+        if time.perf_counter() > deadline:
+            done[act] = cut[act] = True
+            break
         sv = SV[act]
-        zm = sv == 0
-        kz = zm.sum(axis=1)
-        kmax = int(kz.max())
         u, g = U[act], Gv[act]
-        if kmax:
-            idx = np.argsort(~zm, axis=1, kind="stable")[:, :kmax]
-            valid = np.take_along_axis(zm, idx, axis=1)
-            Bz = ell[idx] * valid[..., None]  # (A, kmax, r)
-            gram = Bz @ np.swapaxes(Bz, 1, 2) + np.eye(kmax) * (~valid)[:, None, :]
-            ev = np.linalg.eigvalsh(gram)
-            dep = ev[:, 0] < 1e-10 * np.maximum(ev[:, -1], 1.0)
-            if dep.any():  # dependent lines through u: the certificate decides
-                done[act[dep]] = settled[act[dep]] = True
-            gram[dep] = np.eye(kmax)
-            Ginv = np.linalg.inv(gram)
-            beta = np.einsum("akl,al->ak", Ginv, np.einsum("akr,ar->ak", Bz, g))
+        if (sv == 0).any():
+            idx, valid, Bz, gram = _zero_basis(ell, sv)
+            rhs = np.stack([np.einsum("akr,ar->ak", Bz, g), np.einsum("akr,ar->ak", Bz, u)],
+                           axis=2)
+            sol = np.linalg.solve(gram, rhs)
+            beta, cu = sol[..., 0], sol[..., 1]
             ap_z = np.take_along_axis(AP[act], idx, axis=1)
             am_z = np.take_along_axis(AM[act], idx, axis=1)
             free = valid & ~np.take_along_axis(hold[act], idx, axis=1)
             vp = np.where(free, beta + ap_z, -np.inf)
             vm = np.where(free, -(beta + am_z), -np.inf)
             jp, jm = vp.argmax(axis=1), vm.argmax(axis=1)
-            bp, bm = vp[np.arange(len(act)), jp], vm[np.arange(len(act)), jm]
-            rel = (np.maximum(bp, bm) > tol) & ~dep
+            ar = np.arange(len(act))
+            bp, bm = vp[ar, jp], vm[ar, jm]
+            rel = np.maximum(bp, bm) > tol
             if rel.any():  # the flow leaves a hyperplane of Z
                 ra = act[rel]
                 side = np.where(bp[rel] >= bm[rel], 1, -1)
@@ -340,16 +355,15 @@ def _walk_batch(land: _Landscape, U, s, max_events: int, hold=None):
                 SV[ra, li] = side
                 slope = np.where(side > 0, AP[ra, li], AM[ra, li])
                 Gv[ra] += slope[:, None] * ell[li]
-            mv = ~rel & ~dep
-            act, Bz, beta, Ginv = act[mv], Bz[mv], beta[mv], Ginv[mv]
+            mv = ~rel
+            act, Bz, beta, cu, gram = act[mv], Bz[mv], beta[mv], cu[mv], gram[mv]
             u, g, sv = u[mv], g[mv], sv[mv]
             pg = g - np.einsum("akr,ak->ar", Bz, beta)
-            cu = np.einsum("akl,al->ak", Ginv, np.einsum("akr,ar->ak", Bz, u))
             u = u - np.einsum("akr,ak->ar", Bz, cu)
             u /= np.linalg.norm(u, axis=1, keepdims=True)
         else:
             pg = g
-            Bz = Ginv = None
+            Bz = gram = None
         if act.size == 0:
             continue
         npg = np.linalg.norm(pg, axis=1)
@@ -368,7 +382,7 @@ def _walk_batch(land: _Landscape, U, s, max_events: int, hold=None):
             act, u, t, w, nw, ct, sv, g = (act[go], u[go], t[go], w[go], nw[go], ct[go],
                                            sv[go], g[go])
             if Bz is not None:
-                Bz, Ginv = Bz[go], Ginv[go]
+                Bz, gram = Bz[go], gram[go]
         if act.size == 0:
             continue
         w /= nw[:, None]
@@ -382,30 +396,38 @@ def _walk_batch(land: _Landscape, U, s, max_events: int, hold=None):
         arrive = thl >= theta_t
         U[act[arrive]] = t[arrive]
         hit = ~arrive
-        if hit.any():
-            ah, lh, th0 = act[hit], li[hit], thl[hit]
-            uh = np.cos(th0)[:, None] * u[hit] + np.sin(th0)[:, None] * w[hit]
-            uh -= np.sum(uh * ell[lh], axis=1, keepdims=True) * ell[lh]
-            uh /= np.linalg.norm(uh, axis=1, keepdims=True)
-            U[ah] = uh
-            cur_s = SV[ah, lh].astype(int)
-            other = -cur_s
-            cur = np.where(cur_s > 0, AP[ah, lh], AM[ah, lh])
-            oth = np.where(other > 0, AP[ah, lh], AM[ah, lh])
-            g_o = g[hit] + (oth - cur)[:, None] * ell[lh]
-            if Bz is not None:
-                Bzh = Bz[hit]
-                c_o = np.einsum("akl,al->ak", Ginv[hit], np.einsum("akr,ar->ak", Bzh, g_o))
-                pg_o = g_o - np.einsum("akr,ak->ar", Bzh, c_o)
-            else:
-                pg_o = g_o
-            cross = other * np.sum(pg_o * ell[lh], axis=1) > tol
-            SV[ah[cross], lh[cross]] = other[cross]
-            Gv[ah[cross]] = g_o[cross]
-            sl = ~cross
-            SV[ah[sl], lh[sl]] = 0
-            Gv[ah[sl]] = g[hit][sl] - cur[sl][:, None] * ell[lh[sl]]
-    return SV, settled
+        if not hit.any():
+            continue
+        ah, lh, th0 = act[hit], li[hit], thl[hit]
+        uh = np.cos(th0)[:, None] * u[hit] + np.sin(th0)[:, None] * w[hit]
+        uh -= np.sum(uh * ell[lh], axis=1, keepdims=True) * ell[lh]
+        uh /= np.linalg.norm(uh, axis=1, keepdims=True)
+        U[ah] = uh
+        cur_s = SV[ah, lh].astype(int)
+        other = -cur_s
+        cur = np.where(cur_s > 0, AP[ah, lh], AM[ah, lh])
+        oth = np.where(other > 0, AP[ah, lh], AM[ah, lh])
+        g_o = g[hit] + (oth - cur)[:, None] * ell[lh]
+        if Bz is not None:
+            Bzh = Bz[hit]
+            rhs = np.stack([np.einsum("akr,ar->ak", Bzh, g_o),
+                            np.einsum("akr,ar->ak", Bzh, ell[lh])], axis=2)
+            sol = np.linalg.solve(gram[hit], rhs)
+            pg_o = g_o - np.einsum("akr,ak->ar", Bzh, sol[..., 0])
+            res_l = ell[lh] - np.einsum("akr,ak->ar", Bzh, sol[..., 1])
+            dep = np.linalg.norm(res_l, axis=1) < 1e-8  # the line lies in span(Z)
+        else:
+            pg_o = g_o
+            dep = np.zeros(len(ah), dtype=bool)
+        cross = (other * np.sum(pg_o * ell[lh], axis=1) > tol) & ~dep
+        SV[ah[cross], lh[cross]] = other[cross]
+        Gv[ah[cross]] = g_o[cross]
+        sl = ~cross
+        SV[ah[sl], lh[sl]] = 0
+        Gv[ah[sl]] = g[hit][sl] - cur[sl][:, None] * ell[lh[sl]]
+        if dep.any():  # dependent lines through u: the certificate decides
+            done[ah[dep]] = settled[ah[dep]] = True
+    return SV, settled, cut
 
 
 def _progress(cfg: SearchConfig, total):
@@ -420,8 +442,20 @@ def _progress(cfg: SearchConfig, total):
 
 def search(Xr: np.ndarray, c: np.ndarray, gamma: float, lines: Lines,
            cfg: SearchConfig) -> SearchResult:
-    """Run the multi-start search (module docstring) on reduced data ``Xr`` (n×r)."""
+    """Run the multi-start search (module docstring) on reduced data ``Xr`` (n×r).
+
+    BLAS runs single-threaded here: the walks are many small batched solves, which threads
+    slow down (measured 3.5× slower with two threads on two busy cores)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _search(Xr, c, gamma, lines, cfg)
+
+
+def _search(Xr, c, gamma, lines, cfg):
     t0 = time.perf_counter()
+    budget = cfg.budget
+    deadline = t0 + budget
     land = _Landscape(Xr, c, gamma, lines)
     n, r = Xr.shape
     L = len(lines.ell)
@@ -437,8 +471,8 @@ def search(Xr: np.ndarray, c: np.ndarray, gamma: float, lines: Lines,
     def walk(U, s, hold=None, uniform=False):
         """Walk from the rows of U (phase 1 first for many lines); record the end faces."""
         if L > WALK_ONLY_LINES and hold is None:
-            U = _ascend(land, U, s)
-        SV, ok = _walk_batch(land, U, s, max_events, hold)
+            U = _ascend(land, U, s, deadline)
+        SV, ok, cut = _walk_batch(land, U, s, max_events, hold, deadline)
         for sv, si in zip(SV[ok], s[ok]):
             key = (sv.tobytes(), int(si))
             k = faces.get(key)
@@ -452,11 +486,11 @@ def search(Xr: np.ndarray, c: np.ndarray, gamma: float, lines: Lines,
                 hits[k] += 1
             else:
                 seeded[k] = True
-        return int(np.sum(~ok))
+        return int(np.sum(~ok & ~cut)), int(np.sum(cut))
 
-    if cfg.seeds:  # data lines and ±v, both flow signs
+    def seed_walks():  # data lines and ±v, both flow signs
         v = c @ Xr / n
-        S = [lines.ell, -lines.ell]
+        S = [lines.ell, -lines.ell] if L <= WALK_ONLY_LINES else [np.zeros((0, r))]
         if np.linalg.norm(v) > 0:
             S.append(np.stack([v, -v]) / np.linalg.norm(v))
         U = np.concatenate(S)
@@ -465,7 +499,8 @@ def search(Xr: np.ndarray, c: np.ndarray, gamma: float, lines: Lines,
             for k in range(0, len(U), batch):
                 walk(U[k:k + batch], np.full(len(U[k:k + batch]), sg))
     target = cfg.starts
-    budget = cfg.budget
+    seeds_done = not cfg.seeds
+    size = 32  # the first batch is small: it measures the rate
     done = dead = failed = 0
     budget_hit = False
     bar = _progress(cfg, target or MIN_STARTS)
@@ -480,17 +515,34 @@ def search(Xr: np.ndarray, c: np.ndarray, gamma: float, lines: Lines,
             if time.perf_counter() - t0 > budget:
                 budget_hit = True
                 break
-            b = batch if target is None else min(batch, target - done)
+            b = min(batch, size)
+            if target is not None:
+                b = min(b, target - done)
+            tb = time.perf_counter()
             U = rng.standard_normal((b, r))
             U /= np.linalg.norm(U, axis=1, keepdims=True)
             s = np.sign(land.G(U))
             live = s != 0
+            f, nc = walk(U[live], s[live], uniform=True)
+            if nc:  # the deadline cut this batch: its starts do not count
+                budget_hit = True
+                done += b - nc
+                dead += int(np.sum(~live))
+                failed += f
+                break
             dead += int(np.sum(~live))
-            failed += walk(U[live], s[live], uniform=True)
-            if cfg.explore and r > 1:  # walks held on random flats (not uniform)
+            failed += f
+            # next batch: about a tenth of the time left, at the rate just measured
+            per = (time.perf_counter() - tb) / b
+            left = deadline - time.perf_counter()
+            size = int(max(16, min(batch, 0.1 * left / max(per, 1e-9))))
+            if not seeds_done:
+                seed_walks()
+                seeds_done = True
+            if cfg.explore and 1 < r and L <= WALK_ONLY_LINES:  # held on random flats
                 m = EXPLORE_PER_START * b
                 hold = np.zeros((m, L), dtype=bool)
-                k0 = rng.integers(1, r, size=m)
+                k0 = rng.integers(1, min(r, EXPLORE_MAX_K + 1), size=m)
                 for j in range(m):
                     hold[j, rng.choice(L, size=min(int(k0[j]), L), replace=False)] = True
                 for k in range(0, m, batch):
