@@ -183,110 +183,6 @@ def _ascend(land: _Landscape, U, s, deadline=math.inf):
     return U
 
 
-def _walk(land: _Landscape, u, s, max_events: int, forced=()):
-    """Phase 2 (module docstring): exact face walk of s·G from u.  Returns the line sign vector
-    of the end face, or None when the walk did not settle within ``max_events``.
-
-    ``forced``: lines held in the zero set (u is first projected onto their flat) until the walk
-    settles on that flat; then they may leave like any other (exploration of ridge extrema)."""
-    ell = land.ell
-    ap, am = s * land.ap, s * land.am  # slopes of F = s·G
-    tol = 1e-12 * land.scale
-    Z: list[int] = [int(i) for i in forced]
-    hold = set(Z)
-    if Z:
-        Qf = np.linalg.qr(ell[Z].T)[0].T
-        u = u - Qf.T @ (Qf @ u)
-        nu = np.linalg.norm(u)
-        if nu < 1e-8:
-            return None
-        u = u / nu
-    z = ell @ u
-    sv = np.sign(z).astype(np.int8)
-    sv[Z] = 0
-    for i in np.nonzero(sv == 0)[0]:
-        if int(i) not in hold:
-            Z.append(int(i))
-    slope = np.where(sv > 0, ap, np.where(sv < 0, am, 0.0))
-    g = slope @ ell
-    Q = None  # orthonormal basis of span(ℓ_Z), rows
-    changed = True
-    for _ in range(max_events):
-        if changed and Z:
-            B = ell[Z]
-            q, rr = np.linalg.qr(B.T)
-            if np.min(np.abs(np.diag(rr))) < 1e-10:
-                return sv  # dependent lines through u: the certificate decides
-            Q = q.T
-            G_inv = np.linalg.inv(B @ B.T)
-        changed = False
-        if Z:
-            beta = G_inv @ (B @ g)
-            vp = beta + ap[Z]
-            vm = -(beta + am[Z])
-            if hold:
-                free = np.array([li not in hold for li in Z])
-                vp = np.where(free, vp, -np.inf)
-                vm = np.where(free, vm, -np.inf)
-            jp, jm = int(np.argmax(vp)), int(np.argmax(vm))
-            if max(vp[jp], vm[jm]) > tol:  # the flow leaves a hyperplane of Z
-                side = 1 if vp[jp] >= vm[jm] else -1
-                li = Z.pop(jp if side > 0 else jm)
-                sv[li] = side
-                g = g + (ap[li] if side > 0 else am[li]) * ell[li]
-                changed = True
-                continue
-            pg = g - Q.T @ (Q @ g)
-            u = u - Q.T @ (Q @ u)
-            u /= math.sqrt(u @ u)
-        else:
-            pg = g
-        npg = math.sqrt(pg @ pg)
-        if npg <= tol:
-            if hold:
-                hold = set()
-                continue
-            return sv  # F is flat on the flat: the certificate decides
-        t = pg / npg
-        ct = min(1.0, max(-1.0, float(u @ t)))
-        w = t - ct * u
-        nw = math.sqrt(w @ w)
-        if nw <= 1e-15:
-            if hold:  # settled on the forced flat: now every hyperplane may leave
-                hold = set()
-                continue
-            return sv  # at the candidate, nothing to leave: converged
-        w /= nw
-        theta_t = math.acos(ct)
-        A = sv * (ell @ u)
-        Bv = sv * (ell @ w)
-        # first θ in (0, θ_t] where sv_ℓ⟨u(θ), ℓ⟩ turns negative (u(θ) = cos θ u + sin θ w)
-        th = np.where(A > 0, np.arctan2(A, -Bv), np.where(Bv < 0, 0.0, np.inf))
-        th[sv == 0] = np.inf
-        li = int(np.argmin(th))
-        if th[li] >= theta_t:
-            u = t
-            continue
-        th0 = float(th[li])
-        u = math.cos(th0) * u + math.sin(th0) * w
-        u = u - (u @ ell[li]) * ell[li]  # exactly on the hyperplane (to rounding)
-        u /= math.sqrt(u @ u)
-        # the other side: cross when its flow also moves away from the hyperplane
-        other = -int(sv[li])
-        cur = ap[li] if sv[li] > 0 else am[li]
-        g_o = g + ((ap[li] if other > 0 else am[li]) - cur) * ell[li]
-        pg_o = g_o - Q.T @ (Q @ g_o) if Z else g_o
-        if other * float(pg_o @ ell[li]) > tol:
-            sv[li] = other
-            g = g_o
-        else:
-            g = g - cur * ell[li]
-            sv[li] = 0
-            Z.append(li)
-            changed = True
-    return None
-
-
 def _zero_basis(ell, SV):
     """Padded zero-set data of walks with line sign vectors SV: (idx, valid, Bz, gram)."""
     zm = SV == 0
@@ -299,9 +195,13 @@ def _zero_basis(ell, SV):
 
 
 def _walk_batch(land: _Landscape, U, s, max_events: int, hold=None, deadline=math.inf):
-    """:func:`_walk` for many starts at once (rows of ``U``, signs ``s``; ``hold``: (B, L) bool
-    of forced lines).  All walks advance one event per iteration; zero sets are padded to the
-    largest one.  Returns (line sign vectors (B, L) int8, settled (B,) bool, cut (B,) bool):
+    """Phase 2 (module docstring): the exact face walks of s·G from the rows of ``U`` (signs
+    ``s``), all at once: every walk advances one event per iteration; zero sets are padded to
+    the largest one.  ``hold``: (B, L) bool, hyperplanes held in the zero set (the start is
+    first projected onto their flat) until the walk settles there; then they may leave like
+    any other (exploration of ridge extrema).  A walk that meets a hyperplane lying in the span
+    of its zero set (dependent lines through u) stops there: the certificate decides.
+    Returns (line sign vectors (B, L) int8, settled (B,) bool, cut (B,) bool):
     ``cut`` marks walks stopped by the ``deadline`` (``time.perf_counter()`` value)."""
     ell = land.ell
     L, r = ell.shape
