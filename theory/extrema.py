@@ -189,8 +189,9 @@ class Prediction:
 
 
 def _sorted(ex: list[Extremum]) -> list[Extremum]:
-    """Sign descending, growth rate descending, then direction (lexicographic, rounded)."""
-    return sorted(ex, key=lambda e: (-e.sign, -round(e.growth_rate, 12),
+    """Sign descending, growth rate descending (to 12 significant digits: scale-free), then
+    direction (lexicographic, rounded)."""
+    return sorted(ex, key=lambda e: (-e.sign, -float(f"{e.growth_rate:.12g}"),
                                      tuple(np.round(e.direction, 12).tolist())))
 
 

@@ -30,8 +30,10 @@ starts, makes ``EXPLORE_PER_START`` times as many *exploration walks* (both only
 1 … min(r − 1, ``EXPLORE_MAX_K``) hyperplanes is held in the zero set, the walk settles on their
 flat (a sub-sphere, where an extremum on a ridge has a far larger basin than on the whole
 sphere — extrema with tiny basins on the sphere are otherwise found by no affordable number of
-starts), then continues freely.  These raise recall but are not
-uniform samples, so they are kept out of the coverage statistics.
+starts), then continues freely.  Alternate batches start inside random faces drawn through
+random vertices (:func:`_face_starts`), so that small faces are drawn as often as large ones.
+These raise recall but are not uniform samples, so they are kept out of the coverage
+statistics.
 
 Coverage (Good–Turing).  Among N uniform random starts, let N₁ be the number of extrema reached by
 exactly one start.  The missing mass M — the share of uniform starts whose flow ends at an
@@ -330,6 +332,30 @@ def _walk_batch(land: _Landscape, U, s, max_events: int, hold=None, deadline=mat
     return SV, settled, cut
 
 
+def _face_starts(ell, m, rng):
+    """Starts inside random faces of the arrangement, drawn through random vertices: r − 1
+    random hyperplanes meet at ±v; a random nonempty subset of them is held, and the start is v
+    moved by 1e-7 rad into a random side of each of the others.  Every face has a vertex in its
+    closure, so every face — however small — can be drawn (not the uniform measure: such walks
+    do not enter the coverage statistics)."""
+    L, r = ell.shape
+    T = np.array([rng.choice(L, size=min(r - 1, L), replace=False) for _ in range(m)])
+    A = ell[T]  # (m, r−1, r)
+    _, S, Vt = np.linalg.svd(A)
+    v = Vt[:, -1, :] * rng.choice([-1.0, 1.0], size=(m, 1))
+    ok = S[:, -1] > 1e-10
+    k0 = rng.integers(1, min(r, EXPLORE_MAX_K + 1), size=m)
+    held = rng.random((m, T.shape[1])).argsort(axis=1) < k0[:, None]
+    # dual directions: d_j with ⟨d_j, ℓ_{T_i}⟩ = δ_ij inside span(A), by least squares
+    D = np.linalg.pinv(A)  # (m, r, r−1)
+    side = rng.choice([-1.0, 1.0], size=T.shape) * ~held
+    U = v + 1e-7 * np.einsum("mrk,mk->mr", D, side)
+    hold = np.zeros((m, L), dtype=bool)
+    np.put_along_axis(hold, T, held, axis=1)
+    U, hold = U[ok], hold[ok]
+    return U / np.linalg.norm(U, axis=1, keepdims=True), hold
+
+
 def _progress(cfg: SearchConfig, total):
     want = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
     if not want:
@@ -439,16 +465,19 @@ def _search(Xr, c, gamma, lines, cfg):
             if not seeds_done:
                 seed_walks()
                 seeds_done = True
-            if cfg.explore and 1 < r and L <= WALK_ONLY_LINES:  # held on random flats
+            if cfg.explore and 1 < r and L <= WALK_ONLY_LINES:  # held on flats and faces
                 m = EXPLORE_PER_START * b
-                hold = np.zeros((m, L), dtype=bool)
-                k0 = rng.integers(1, min(r, EXPLORE_MAX_K + 1), size=m)
-                for j in range(m):
-                    hold[j, rng.choice(L, size=min(int(k0[j]), L), replace=False)] = True
                 for k in range(0, m, batch):
-                    Ue = rng.standard_normal((min(batch, m - k), r))
+                    mk = min(batch, m - k)
+                    if (k // batch) % 2:
+                        Ue, hold = _face_starts(lines.ell, mk, rng)
+                    else:
+                        Ue, hold = rng.standard_normal((mk, r)), np.zeros((mk, L), dtype=bool)
+                        k0 = rng.integers(1, min(r, EXPLORE_MAX_K + 1), size=mk)
+                        for j in range(mk):
+                            hold[j, rng.choice(L, size=min(int(k0[j]), L), replace=False)] = 1
                     se = rng.choice([-1.0, 1.0], size=len(Ue))
-                    walk(Ue, se, hold[k:k + len(Ue)])
+                    walk(Ue, se, hold)
             done += b
             if bar is not None:
                 if target is None and done >= bar.total:
