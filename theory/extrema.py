@@ -5,8 +5,11 @@ G(w) = (1/n) Σ c_i σ(⟨w, x_i⟩) on the sphere with G(u*) > 0 (``sign = +1``
 to strict local minima with G(u*) < 0 (``sign = −1``); growth rate λ = |G(u*)|.
 
 * piecewise-linear σ with kinks: faces of the arrangement are enumerated (``theory.candidates``:
-  arcs in 2-D, vertex enumeration, or seeded search as a fallback), screened in float64, and
-  every reported extremum is certified exactly (``theory.certificate``);
+  arcs in 2-D, vertex enumeration) or, when that is unaffordable, found by a multi-start search
+  of exact flow paths (``theory.search``, with a coverage statement), screened in float64, and
+  certified exactly (``theory.certificate``); a candidate whose exact test is too large is
+  checked in float64 (``theory.verification``) and labelled ``"verified"``, never dropped
+  silently.  Float work runs on a rescaled twin of the data (``theory.scaling``);
 * identity σ: G(w) = ⟨w, v⟩ is linear, extrema ±v/|v| (method ``"linear"``);
 * smooth σ (tanh, gelu): to leading order G(w) = σ'(0)⟨w, v⟩, extrema ±v/|v|;
 * G ≡ 0 (or v = 0 for smooth σ): no first-order prediction, ``degenerate = True``.

@@ -22,9 +22,9 @@ Sign convention: sign +1 is a strict local maximum of G on the unit sphere with 
 neurons with output weight a > 0 go); sign −1 is a strict local minimum with G < 0 (neurons
 with a < 0).  The growth rate is |G|; lambda_max is the largest one.  kind: smooth (no data
 point orthogonal to the direction), kink (on hyperplanes ⟨u, x_i⟩ = 0), degenerate (G flat to
-first order along one side, or dependent points through the kink).  Every reported extremum is
-certified in exact arithmetic for relu / leaky_relu / abs; for tanh / gelu the leading-order
-G(w) ≈ σ'(0)⟨w, v⟩ is used.  "degenerate": true with no extrema means G vanishes identically
+first order along one side, or dependent points through the kink).  For relu / leaky_relu /
+abs every candidate is decided by an exact certificate when affordable (see "established"
+below); for tanh / gelu the leading-order G(w) ≈ σ'(0)⟨w, v⟩ is used.  "degenerate": true with no extrema means G vanishes identically
 (no first-order prediction).  basin: share of random starting directions whose reduced flow
 ends at the direction (binomial sd sqrt(p(1-p)/K)).
 
