@@ -24,9 +24,10 @@ with a < 0).  The growth rate is |G|; lambda_max is the largest one.  kind: smoo
 point orthogonal to the direction), kink (on hyperplanes ⟨u, x_i⟩ = 0), degenerate (G flat to
 first order along one side, or dependent points through the kink).  For relu / leaky_relu /
 abs every candidate is decided by an exact certificate when affordable (see "established"
-below); for tanh / gelu the leading-order G(w) ≈ σ'(0)⟨w, v⟩ is used.  "degenerate": true with no extrema means G vanishes identically
-(no first-order prediction).  basin: share of random starting directions whose reduced flow
-ends at the direction (binomial sd sqrt(p(1-p)/K)).
+below); for tanh / gelu the leading-order G(w) ≈ σ'(0)⟨w, v⟩ is used.  "degenerate": true
+with no extrema means G vanishes identically (no first-order prediction).  basin: share of
+random starting directions whose reduced flow ends at the direction (binomial sd
+sqrt(p(1-p)/K)).
 
 established: "certified" (exact face certificate, or the closed form ±v/|v| of a linear G) or
 "verified" (the exact test was too large: float64 tests of random tangent directions and
