@@ -31,7 +31,7 @@ from theory.certificate import certify_face
 from theory.problem import Problem
 from theory.search import _Landscape, _walk_batch
 
-CELLS = [(4, 20), (4, 30), (4, 40), (5, 20), (5, 30), (6, 15), (6, 20)]
+CELLS = [(4, 30), (4, 40), (5, 25), (5, 30), (6, 17), (6, 20)]
 FRESH = 4000
 
 
