@@ -105,3 +105,65 @@ def test_certify_bad_input():
         certify(p, [0.0, 0.0, 0.0], 1)
     with pytest.raises(InputError):
         certify(p.with_(activation="tanh"), [1.0, 0.0, 0.0], 1)
+
+
+def _ridge_problem(d, y_ridge, seed=0):
+    """|z| activation, square loss: x_i = R e_i with R a random integer matrix; y_i = −y_ridge for
+    i < d, y_d = 1.  G(u) = (|⟨Rᵀu, e_d⟩| − y_ridge Σ_{i<d} |⟨Rᵀu, e_i⟩|)/d, whose maxima are
+    ±R^{-T} e_d/|·| when y_ridge is large: a kink where k = d − 1 hyperplanes meet."""
+    rng = np.random.default_rng(seed)
+    R = rng.integers(-3, 4, (d, d))
+    while round(abs(np.linalg.det(R))) == 0:
+        R = rng.integers(-3, 4, (d, d))
+    X = R.T.astype(object)  # rows x_i = R e_i
+    y = np.array([-y_ridge] * (d - 1) + [1], dtype=object)
+    return Problem.from_arrays(X, y, "abs", "square"), R
+
+
+def test_dual_basis_certifies_large_zero_sets_exactly():
+    d = 41  # k = 40 hyperplanes through the extremum: one exact 40×40 solve
+    p, R = _ridge_problem(d, 10**6)
+    u = np.linalg.solve(R.T.astype(float), np.eye(d)[-1])  # ⟨u, R e_i⟩ = 0 for i < d
+    u /= np.linalg.norm(u)
+    c = certify(p, u, 1, tol_zero=1e-9)
+    assert c.passed and c.established == "certified" and c.dim_S == d - 1 and c.kind == "kink"
+    # G at the extremum: ⟨u, x_d⟩/d exactly (square loss c_i = y_i, n = d)
+    assert c.G == pytest.approx(abs(u @ R.T[-1].astype(float)) / d, rel=1e-12)
+    assert not certify(p, u, -1).passed
+    # a weak ridge (|β_ℓ| beyond the slope y_ridge/n on some line): the same kink is rejected
+    q, _ = _ridge_problem(d, 1)
+    assert not certify(q, u, 1, tol_zero=1e-9).passed
+
+
+def test_undecided_dependent_certificate_is_verified_not_dropped(monkeypatch):
+    import theory.certificate as cert_mod
+    from theory.extrema import predict as pred_fn
+
+    X = np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0], [-1, -1, 0]], dtype=object)
+    q = Problem.from_arrays(X, np.array([1, -1, -1, -1], dtype=object), "relu", "logistic")
+    full = pred_fn(q, basins=False)
+    assert full.complete and all(e.established == "certified" for e in full.extrema)
+    monkeypatch.setattr(cert_mod, "MAX_RAY_SUBSETS", 0)
+    c = certify(q, [0.0, 0.0, 1.0], 1)
+    assert not c.passed and c.undecided and "ray subsets" in c.reason
+    part = pred_fn(q, basins=False)
+    assert not part.complete and part.notes
+    e3 = [e for e in part.extrema if np.allclose(e.direction, [0, 0, 1])]
+    assert len(e3) == 1 and e3[0].established == "verified"
+    ev = e3[0].evidence
+    assert ev["tangent_directions"] >= 1000 and ev["confidence"] == 0.95
+    assert ev["ascent_share_below"] == pytest.approx(np.log(20) / ev["tangent_directions"])
+    # the same extrema, certified or verified
+    key = {(e.sign, tuple(np.round(e.direction, 9))) for e in full.extrema}
+    assert key == {(e.sign, tuple(np.round(e.direction, 9))) for e in part.extrema}
+
+
+def test_float_verification_rejects_non_extrema():
+    from theory.certificate import face_of
+    from theory.verification import verify_face
+
+    p = xor3()
+    ok = verify_face(p, face_of(p, [1, 0, 1], 1e-9), 1)
+    assert ok.passed and ok.established == "verified" and ok.G == pytest.approx(np.sqrt(2) / 12)
+    assert not verify_face(p, face_of(p, [1, 0, 1], 1e-9), -1).passed  # flipped sign
+    assert not verify_face(p, face_of(p, [1, 0, 0], 1e-9), 1).passed  # a saddle

@@ -28,7 +28,8 @@ def test_json_schema(xor2, capsys):
     assert len(obj["extrema"]) == 4
     for e in obj["extrema"]:
         assert set(e) == {"direction", "sign", "G", "growth_rate", "kind", "basin_fraction",
-                          "exact"}
+                          "exact", "established", "evidence"}
+        assert e["established"] == "certified"
         assert e["sign"] in (1, -1) and e["sign"] * e["G"] > 0
         assert abs(np.linalg.norm(e["direction"]) - 1) < 1e-12
         # symmetric XOR: each basin is a quarter of the circle; 4 binomial sd at K = 400
@@ -97,7 +98,9 @@ def test_bad_data_exit_2(tmp_path, capsys, case):
 
 
 @pytest.mark.parametrize("extra", [["--activation", "sigmoidal"], ["--loss", "hinge"],
-                                   ["--activation", "leaky_relu:2"], ["--basin-samples", "0"]])
+                                   ["--activation", "leaky_relu:2"], ["--basin-samples", "0"],
+                                   ["--time-budget", "0"], ["--time-budget", "inf"],
+                                   ["--search-starts", "0"]])
 def test_bad_options_exit_2(xor2, capsys, extra):
     assert main(["predict", "--data", xor2] + extra) == 2
     err = capsys.readouterr().err
@@ -109,3 +112,20 @@ def test_usage_error_exit_2(xor2, capsys):
         main(["predict", "--data", xor2, "--init", "huge"])
     assert exc.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_search_options_json_and_progress(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    f = save(tmp_path, X=rng.standard_normal((12, 4)), y=rng.choice([-1.0, 1.0], 12))
+    assert main(["predict", "--data", f, "--json", "--no-basins", "--search-starts", "64",
+                 "--time-budget", "60", "--progress"]) == 0
+    out = capsys.readouterr()
+    obj = json.loads(out.out)
+    assert obj["method"] == "search" and obj["complete"] is False
+    assert obj["search"]["starts"] == 64 and obj["search"]["time_budget"] == 60
+    assert set(obj["coverage"]) >= {"unassigned_basin_share", "missing_mass_bound",
+                                    "confidence"}
+    assert "search starts" in out.err  # the progress bar, on stderr only
+    assert main(["predict", "--data", f, "--no-basins", "--search-starts", "64"]) == 0
+    table = capsys.readouterr().out
+    assert "established" in table and "random starts" in table and "missing basin share" in table

@@ -10,9 +10,8 @@ complete.  Faces are sign vectors; they are produced by
   vertex every assignment {0, +, −} of the lines through it.  When the lines span the space every
   face has a vertex in its closure, and near a vertex all realisable assignments occur, so this
   is complete (unrealisable assignments are rejected by the candidate test);
-* :func:`search_faces` (fallback, not complete): projected normalised-gradient ascent/descent
-  from seeded random starts; the face of each end point is read off with several zero
-  thresholds.
+* the multi-start search of ``theory.search`` (fallback, not complete) when neither is
+  affordable.
 
 :func:`screen` keeps the faces whose candidate passes the float64 tests (on its face, the
 per-line bounds on β) with a loose tolerance; survivors are then certified exactly.
@@ -169,43 +168,6 @@ def vertex_faces(lines: Lines) -> np.ndarray:
     F = np.concatenate(out)
     F = unique_rows(F)
     return unique_rows(np.concatenate([F, -F]))
-
-
-def search_faces(Xr: np.ndarray, c: np.ndarray, gamma: float, lines: Lines, starts: int,
-                 seed: int, steps: int = 1000) -> np.ndarray:
-    """Faces of the end points of seeded multi-start sphere ascent (half) and descent (half).
-
-    Normalised Riemannian gradient steps (a re-timing of the flow, so end points follow the
-    flow's basins): 200 steps of 0.02 rad (a path of 4 rad), then lengths decreasing
-    geometrically to 1e-9 rad (large early steps would hop between basins and favour wide
-    ones): the end point is within ~1e-9 of a kink it converges to, so its zero set is read with
-    thresholds 1e-9 … 1e-2 (relative to |x_i|), each giving one candidate face."""
-    n, r = Xr.shape
-    rng = np.random.default_rng(seed)
-    U = rng.standard_normal((starts, r))
-    U /= np.linalg.norm(U, axis=1, keepdims=True)
-    s = np.where(np.arange(starts) < (starts + 1) // 2, 1.0, -1.0)[:, None]
-    flat = steps // 5
-    etas = np.concatenate([np.full(flat, 0.02), 0.02 * (5e-8) ** (
-        np.arange(1, steps - flat + 1) / (steps - flat))])
-    mid = 0.5 * (1.0 + gamma)
-    for eta in etas:
-        Z = U @ Xr.T
-        D = np.where(Z > 0, 1.0, np.where(Z < 0, gamma, mid))
-        grad = (D * c) @ Xr / n
-        tang = grad - np.sum(grad * U, axis=1, keepdims=True) * U
-        nt = np.linalg.norm(tang, axis=1, keepdims=True)
-        step = np.where(nt > 0, tang / np.where(nt > 0, nt, 1.0), 0.0)
-        U = U + s * eta * step
-        U /= np.linalg.norm(U, axis=1, keepdims=True)
-    out = []
-    ell = lines.ell
-    Dl = U @ ell.T
-    for thr in (1e-9, 1e-7, 1e-5, 1e-3, 1e-2):
-        sv = np.sign(Dl).astype(np.int8)
-        sv[np.abs(Dl) <= thr] = 0
-        out.append(sv)
-    return unique_rows(np.concatenate(out))
 
 
 # ----------------------------------------------------------------------------- screening
