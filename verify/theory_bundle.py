@@ -179,3 +179,19 @@ def planted(how: str, arg: float | None = None) -> Theory:
 
         return replace(base, name=f"planted:{how}", xor=xor)
     raise InputError(f"unknown planted theory {how!r}; known: {', '.join(PLANTS)}")
+
+
+# ----------------------------------------------------------------------------- later phase
+# Planted wrong later-phase theories live in verify.later_theory; planted() dispatches to them.
+from .later_theory import LATER_PLANTS, planted_later  # noqa: E402
+
+PLANTS = PLANTS + LATER_PLANTS
+_planted_early_phase = planted
+
+
+def planted(how: str, arg: float | None = None) -> Theory:  # noqa: F811
+    """:func:`_planted_early_phase`, or a planted later-phase theory (``LATER_PLANTS``, see
+    :mod:`verify.later_theory`)."""
+    if how in LATER_PLANTS:
+        return planted_later(how)
+    return _planted_early_phase(how, arg)
