@@ -187,14 +187,17 @@ class NeuronFollow:
 
 
 def record_step_sizes(times, traj_steps) -> np.ndarray:
-    """For each record, the largest step size taken since the previous record (the step that
-    sets the chattering band seen at the record); ``times`` are the run's per-step times."""
+    """For each record, the largest step size taken since the previous record (the steps that
+    set the chattering band seen at the record; the first record: the first step);
+    ``times`` are the run's per-step times, ``traj_steps`` the records' step indices."""
     dt = np.diff(np.asarray(times, dtype=float))
     out = np.zeros(len(traj_steps))
+    if not len(dt):
+        return out
     for k, s in enumerate(traj_steps):
-        lo = int(traj_steps[k - 1]) if k > 0 else max(int(s) - 1, 0)
-        seg = dt[lo:min(int(s) + 1, len(dt))]
-        out[k] = seg.max() if len(seg) else (dt[-1] if len(dt) else 0.0)
+        lo = int(traj_steps[k - 1]) if k > 0 else 0
+        seg = dt[lo:int(s)]  # the steps from the previous record's state to this one
+        out[k] = seg.max() if len(seg) else dt[min(int(s), len(dt) - 1)]
     return out
 
 

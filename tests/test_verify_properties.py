@@ -59,6 +59,9 @@ PLANTS = [
     ("xor_closed_forms", XOR60, ("xor_rotate", 5.0)),
     ("xor_closed_forms", XOR60, ("xor_growth", 1.5)),
     ("basin_fractions", TWO_RATES, ("basins_reversed", None)),
+    ("g_t_tracking", BY_NAME["g_t_tracking"].builtins()[0], ("g_t_early_extrema", None)),
+    ("xor_persistence", BY_NAME["xor_persistence"].builtins()[0], ("xor_cos_2alpha", None)),
+    ("xor_persistence", BY_NAME["xor_persistence"].builtins()[1], ("xor_swap_residuals", None)),
 ]
 
 

@@ -239,9 +239,11 @@ def attractors_2d(problem: Problem, weights) -> list:
     smooth extremum.  At each kink direction u with zero set Z (the points on its line), the
     one-sided derivatives along ``h = ±x_i`` are
     ``φ(h) = ⟨h, s⟩ + (1/n) Σ_{j∈Z} r_j σ(⟨h, x_j⟩)`` (s the part of the face's g along x_i,
-    as in :mod:`theory.certificate`): a strict maximum has ``φ(±x_i) < 0``, a strict minimum
-    ``φ(±x_i) > 0``.  Returns :class:`theory.extrema.Extremum` rows: ``sign`` +1 for maxima,
-    −1 for minima, ``G`` the float value of G_t there, ``kind`` "smooth" or "kink"."""
+    as in :mod:`theory.certificate`): a strict maximum has ``φ(±x_i) < 0``, or ``≤ 0`` with
+    ``G_t(u) > 0`` (a side where G_t is flat to first order still falls off to second order:
+    kind "degenerate", as the certificate reports it); minima likewise with signs reversed.
+    Returns :class:`theory.extrema.Extremum` rows: ``sign`` +1 for maxima, −1 for minima,
+    ``G`` the float value of G_t there, ``kind`` "smooth", "kink" or "degenerate"."""
     from fractions import Fraction
 
     from .extrema import Extremum
@@ -285,8 +287,13 @@ def attractors_2d(problem: Problem, weights) -> list:
     K = len(kinks)
     # the arc (kinks[-1], kinks[0]): signs and g, computed once
     a0, b0 = kinks[-1], kinks[0]
-    sgn = {j: (1 if dot(a0, X[j]) > 0 else -1) if dot(a0, X[j]) != 0 else
-           (1 if dot(b0, X[j]) > 0 else -1) for j in pts}
+    inner = b0 if cross(a0, b0) != 0 else (-a0[1], a0[0])  # a point of the arc (a0, b0]
+
+    def side(x):
+        z = dot(a0, x) if dot(a0, x) != 0 else dot(inner, x)
+        return 1 if z > 0 else -1
+
+    sgn = {j: side(X[j]) for j in pts}
     g = [Fraction(0), Fraction(0)]
     for j in pts:
         k = r[j] * slope(sgn[j]) / n
@@ -318,10 +325,15 @@ def attractors_2d(problem: Problem, weights) -> list:
             for j in Z:
                 phi += r[j] * sig(dot(h, X[j])) / n
             phis.append(phi)
-        if all(p < 0 for p in phis):
-            out.append(row(b, 1, "kink", Z))
-        elif all(p > 0 for p in phis):
-            out.append(row(b, -1, "kink", Z))
+        Gb = dot(b, gf)  # the sign of G_t at the kink
+        for sg in (1, -1):
+            # strict extremum: sg·φ < 0 on both rays; a flat side (φ = 0) still is one to
+            # second order when sg·G_t > 0 (the normalisation bends it down), reported as
+            # "degenerate" like the certificate does
+            if all(sg * p <= 0 for p in phis) and (all(sg * p < 0 for p in phis)
+                                                   or sg * Gb > 0):
+                out.append(row(b, sg, "kink" if all(p != 0 for p in phis) else "degenerate",
+                               Z))
         # cross the kink: the points on its line change side
         for j in Z:
             k = r[j] * (slope(-sgn[j]) - slope(sgn[j])) / n

@@ -30,9 +30,7 @@ from theory.later_phase import direction_attractors
 from theory.xor import ALPHA
 from theory.xor_persistence import RHO, persistence_conditions
 
-from .theory_bundle import Theory, package_theory
-
-LATER_PLANTS = ("g_t_early_extrema", "xor_cos_2alpha", "xor_swap_residuals")
+from .theory_bundle import LATER_PLANTS, Theory, package_theory
 
 
 @dataclass(frozen=True)
