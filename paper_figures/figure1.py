@@ -1,6 +1,6 @@
 """Figure 1: four neurons on symmetric XOR, started exactly on the four cluster axes.
 
-Settings (DESIGN §5, the paper's replication): d = 2, n = 2^8, clusters at ±e1 (class 0, label
+Settings (the paper's replication files): d = 2, n = 2^8, clusters at ±e1 (class 0, label
 −1) and ±e2 (class 1, label +1), μ = 1, noise N(0, σ²I) with σ = 0.005 kept inside the δ = 0.01
 ball, shifted and reflected (the data set is invariant under x → −x).  Neuron j starts at
 ``s_j·axis_j`` with axes ``(e1, e2, −e1, −e2)`` and output weight ``(−1, 1, −1, 1)_j·|w_j|``;

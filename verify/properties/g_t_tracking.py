@@ -103,7 +103,8 @@ def check(ex: Example, theory, profile) -> Outcome:
              and min(abs(mv[3]), abs(mv[4])) > mv[5]]
     wrong = [mv for mv in moves if np.sign(mv[2]) != np.sign(mv[3])]
     transits = [t for t in fo.transits if t["heavy_at"]]
-    windows = [t["end"] - t["start"] for t in transits if t["end"] is not None]
+    t_last = tr.records[-1].t
+    windows = [(t["end"] if t["end"] is not None else t_last) - t["start"] for t in transits]
     ev = {"records": len(tr.records), "t_escape": r(t_esc), "t_end": r(tr.records[-1].t),
           "heavy_checks": len(heavy), "worst_angle_deg": r(max((c[2] for c in heavy),
                                                               default=0.0)),
@@ -112,6 +113,7 @@ def check(ex: Example, theory, profile) -> Outcome:
           "vanished": sum(t.vanished is not None for t in tr.tracks.values()),
           "heavy_transits": len(transits), "transit_moves_checked": len(moves),
           "longest_window": r(max(windows, default=0.0)),
+          "unfinished_transits": sum(t["end"] is None for t in transits),
           "final_loss": r(run.loss[-1])}
     problems = []
     if bad:
