@@ -15,7 +15,9 @@ equation ``s' = (μ/4) s/(1 + e^{μ s²})`` (:mod:`theory.figure1_scales`): expo
 λ = μ/8 until its cluster is fitted, then saturation, in the order of the initial scales.
 Panels: each neuron's signed angle from its own axis and its scale ``|w_j|`` over the epoch
 windows of :data:`CONFIG` ``["windows"]``; dashed: the scale equation stepped with the same
-schedule (gradient descent on ideal clusters), dots: its saturation epochs (``μ s² = 1``).
+schedule (gradient descent on ideal clusters) from the trained (|w_j|, |a_j|) once the
+warm-up's large steps are over and the neurons are back on their axes; dots: its saturation
+epochs (``μ s² = 1``).
 """
 
 from __future__ import annotations
@@ -110,11 +112,18 @@ def settled_record(epochs, angle, after: int = 12) -> int:
     return int(ok[0]) if len(ok) else len(epochs) - 1
 
 
+def _path_from(s, b, dts, e0: int, epochs, mu: float) -> np.ndarray:
+    """The scale map from ``(s, b)`` at epoch ``e0`` on, read at ``epochs`` (NaN before)."""
+    path = scale_path_steps(s, dts[e0:], mu, b0=b)
+    ep = np.asarray(epochs)
+    return np.where(ep >= e0, path[np.clip(ep - e0, 0, len(path) - 1)], np.nan)
+
+
 def compute(config: dict, out_dir, device="cpu", progress=True) -> Path:
     """Train the three scale orderings; write epochs, angles (T×4), scales |w_j| and |a_j|
     (T×4), and the scale equation's predictions under the same steps: from the balanced start
-    (its path and saturation epochs) and from the trained (|w_j|, |a_j|) once the neurons are
-    back on their axes after the warm-up (saturation epochs)."""
+    (saturation epochs) and from the trained (|w_j|, |a_j|) once the neurons are back on their
+    axes after the warm-up (path and saturation epochs)."""
     problem = make_problem(config)
     dts = step_sizes(config)
     mu = config["mu"]
@@ -138,7 +147,8 @@ def compute(config: dict, out_dir, device="cpu", progress=True) -> Path:
         out.update({
             f"epochs_{k}": ep, f"angle_{k}": angle, f"scale_{k}": scale, f"outw_{k}": outw,
             f"loss_{k}": run.loss,
-            f"pred_scale_{k}": np.stack([scale_path_steps(s, dts, mu)[ep] for s in s0], 1),
+            f"pred_scale_{k}": np.stack([_path_from(scale[i0, j], outw[i0, j], dts, e0, ep, mu)
+                                         for j in range(4)], 1),
             f"pred_sat_epoch_{k}": np.array([sat(s, s, 0) for s in s0], dtype=float),
             f"pred_sat_time_{k}": np.array([saturation_time(s, mu) for s in s0]),
             f"settle_epoch_{k}": np.int64(e0),
@@ -179,7 +189,8 @@ def _draw(plt, config, arrays, which: list[int]):
                                                      config["output_signs"]))]
         for c, win in enumerate(config["windows"]):
             _panel(axs[2 * r:2 * r + 2, c], ep, arrays[f"angle_{k}"], arrays[f"scale_{k}"],
-                   arrays.get(f"pred_scale_{k}"), arrays.get(f"pred_sat_epoch_{k}"), win, end,
+                   arrays.get(f"pred_scale_{k}"), arrays.get(f"pred_sat_epoch_settled_{k}"), win,
+                   end,
                    labels)
         axs[2 * r, 0].set_ylabel("angle from own\naxis (degrees)")
         axs[2 * r + 1, 0].set_ylabel("scale |w_j|")
@@ -188,9 +199,9 @@ def _draw(plt, config, arrays, which: list[int]):
             axs[2 * r, 0].annotate(f"ordering {k + 1}", (0.0, 1.25), xycoords="axes fraction",
                                    fontsize=9, weight="bold")
     fig.suptitle(f"Figure 1: 4 neurons on symmetric XOR (n={config['n']}, σ={config['sigma']}, "
-                 f"lr schedule base 2^-7, {config['epochs']} epochs, float64); dashed: scale "
-                 "equation s' = (μ/4)s/(1+exp(μs²)) with the same steps, dots: its saturation "
-                 "(μs² = 1)", fontsize=9)
+                 f"lr schedule base 2^-7, {config['epochs']} epochs, float64)\ndashed: the "
+                 "derived scale equation with the same steps, from the trained state once the "
+                 "warm-up is over; dots: its saturation (μs² = 1)", fontsize=9)
     fig.tight_layout()
     return fig
 
