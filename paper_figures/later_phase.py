@@ -1,165 +1,203 @@
-"""Later phase: neurons follow the moving extrema of G_t, and the mass's cluster count.
+"""The later phase on XOR-like data: neurons follow the moving attractors of G_t.
 
-After escape the loss weights ``c_i`` are replaced by ``r_i(t) = −∂ℓ/∂f(y_i, f_t(x_i))``
-(DESIGN §2 'Later phase'), so ``G_t(w) = (1/n) Σ_i r_i(t) σ(⟨w, x_i⟩)`` moves as points get
-fitted.  This figure trains one network from small initialisation well past escape, and at every
-snapshot computes ``r(t)`` from the network's outputs, the extrema of ``G_t`` on the circle
-(:func:`moving_extrema`), the neurons' angles and masses, and the number of clusters that hold
-``mass_level`` (95 %) of the squared norm.
+After escape the loss weights ``c_i`` are replaced by the residuals ``r_i(t)``, so
+``G_t(w) = (1/n) Σ_i r_i(t) σ(⟨w, x_i⟩)`` moves as clusters get fitted, and every neuron's
+direction follows the gradient flow of ``G_t`` (:mod:`theory.later_phase`).  This figure trains
+two networks on the Figure 2 data (skewed XOR, α = π/3, n = 512, δ = 0.2, σ = 0.1/√2, constant
+lr 2^-4, 2^13 epochs):
 
-:func:`moving_extrema` (d = 2 only) is numerical, not certified: G_t on a uniform grid of
-``grid`` angles, every grid point that is a strict local maximum with G_t > 0 (or minimum with
-G_t < 0) against its two neighbours, refined by bounded Brent search
-(``scipy.optimize.minimize_scalar``) on the bracket of its neighbours.  G_t is piecewise
-sinusoidal with kinks, so within a bracket that holds one extremum it is unimodal and the
-refinement converges to it (to ``xatol``); two extrema closer than two grid steps
-(0.2° at the default) would be reported as one.
+* **equal start**: Figure 2's initialisation (PyTorch's default ``nn.Linear`` times 2^-7);
+* **unequal start**: balanced neurons (``|a| = |w|``), the ones with a > 0 at scale 1e-4, those
+  with a < 0 at 1e-7: the positive clusters fit the +1 points first, the residuals on them
+  drop, and the negative clusters' persistence condition ``ρ(±v) > ρ(±e1) cos α``
+  (:mod:`theory.xor_persistence`) fails.
+
+Rows, for each run: (1) every neuron's angle over time (marker area ∝ its share of the squared
+norm) with the attractors of G_t (maxima for a > 0, minima for a < 0, of either sign of G_t;
+exact, :func:`theory.later_phase.direction_attractors`); (2) the share of the squared norm near
+each attractor (neurons counted at the nearest attractor of their sign; attractors followed
+over time as in :mod:`numerics.tracking`); (3) the four persistence margins with the
+cluster-averaged residuals, divided by ``(μ/4)·max ρ`` (below 0: the kink has stopped being an
+extremum of the 4-cluster model); (4) the number of directions carrying 95 % of the output
+weight ``Σ_j |a_j||w_j|`` (clusters within 2°) and the training loss.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import math
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from numerics import measure
-from numerics.datasets import make_dataset
+from numerics.datasets import skewed_xor
 from numerics.engine import train
 from numerics.init import init_weights
+from numerics.tracking import directions_for_mass, track
 from theory.problem import Problem
+from theory.xor_persistence import cluster_rho, persistence_conditions
 
 from .common import plot_from_data, read_data, write_data
-from .landscape import angle_of
 
 NAME = "later_phase"
-GRID = 3600  # 0.1° grid for moving_extrema
-XATOL_DEG = 1e-6  # Brent refinement tolerance in degrees
+RUNS = ("equal", "unequal")
 
 CONFIG = {
-    "dataset": "generic:n=12,d=2", "data_seed": 3, "m": 256, "init": "small_a",
-    "init_scale": 1e-6, "init_seed": 0, "eta": 0.05, "lr_max": 0.2, "t_max": 600.0,
-    "record_every": 10, "cluster_tau_deg": 3.0, "mass_level": 0.95, "heavy": 0.1,
+    "n": 2 ** 9, "mu": 1.0, "alpha": math.pi / 3, "delta": 0.2, "sigma": 0.1 / math.sqrt(2),
+    "symmetric": 1, "data_seed": 0, "m": 256, "init_seed": 0,
+    "equal_init": "torch_default", "equal_scale": 2.0 ** -7,
+    "unequal_scales": [1e-4, 1e-7],  # a > 0 neurons, a < 0 neurons
+    "lr": 2.0 ** -4, "epochs": 2 ** 13, "record_every": 64,
+    "mass_level": 0.95, "cluster_tau_deg": 2.0,
     "activation": "relu", "loss": "logistic", "dtype": "float64",
 }
 
 
 def quick_config() -> dict:
+    """Smoke-test size: fewer points, neurons and epochs (same code path)."""
     c = copy.deepcopy(CONFIG)
-    c.update(m=32, t_max=300.0, record_every=20)
+    c.update(n=64, m=32, epochs=2 ** 11, record_every=64)
     return c
 
 
-def moving_extrema(problem: Problem, weights, grid: int = GRID) -> list[tuple[float, int, float]]:
-    """Extrema of ``G_t`` (weights ``r`` replacing ``c``) on the unit circle, d = 2: a list of
-    ``(angle in degrees, sign, G_t)``; see the module docstring for the method."""
-    if problem.d != 2:
-        raise ValueError("moving_extrema needs 2-D data")
-    th = np.linspace(-180.0, 180.0, grid, endpoint=False)
-    step = 360.0 / grid
-
-    def G(t_deg):
-        t = np.radians(np.atleast_1d(t_deg))
-        return problem.G(np.stack([np.cos(t), np.sin(t)], -1), weights=weights)
-
-    g = G(th)
-    left, right = np.roll(g, 1), np.roll(g, -1)
-    out = []
-    is_max = (g > 0) & (g >= left) & (g >= right) & ((g > left) | (g > right))
-    is_min = (g < 0) & (g <= left) & (g <= right) & ((g < left) | (g < right))
-    for sign, idx in ((1, np.nonzero(is_max)[0]), (-1, np.nonzero(is_min)[0])):
-        for i in idx:
-            r = minimize_scalar(lambda t, s=sign: -s * float(G(t)[0]),
-                                bounds=(th[i] - step, th[i] + step), method="bounded",
-                                options={"xatol": XATOL_DEG})
-            ang = (float(r.x) + 180.0) % 360.0 - 180.0
-            out.append((ang, sign, float(G(ang)[0])))
-    return out
+def make_problem(config: dict) -> Problem:
+    X, y = skewed_xor(n=config["n"], mu=config["mu"], alpha=config["alpha"],
+                      sigma=config["sigma"], delta=config["delta"],
+                      symmetric=config["symmetric"], seed=config["data_seed"])
+    return Problem.from_arrays(X, y, config["activation"], config["loss"])
 
 
-def clusters_holding(W, a, level: float, tau_deg: float) -> int:
-    """Fewest clusters (:func:`numerics.measure.clusters`, heaviest first) whose mass reaches
-    ``level`` of the total."""
-    _, _, cmass, _ = measure.clusters(W, a, tau_deg=tau_deg)
-    return int(np.searchsorted(np.cumsum(cmass), level * (1 - 1e-12)) + 1)
+def initial_weights(config: dict, run: str, device="cpu"):
+    """Figure 2's init (``equal``) or balanced neurons with sign-dependent scales."""
+    m = config["m"]
+    if run == "equal":
+        return init_weights(config["equal_init"], m, 2, config["equal_scale"],
+                            seed=config["init_seed"], device=device)
+    rng = np.random.default_rng(config["init_seed"])
+    U = rng.normal(size=(m, 2))
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    s = np.where(np.arange(m) < m // 2, 1.0, -1.0)
+    scale = np.where(s > 0, *config["unequal_scales"])
+    return init_weights("explicit", m, 2, 1.0, W=U * scale[:, None], a=s * scale,
+                        device=device)
+
+
+def _angle_deg(U) -> np.ndarray:
+    return np.degrees(np.arctan2(U[..., 1], U[..., 0]))
 
 
 def compute(config: dict, out_dir, device="cpu", progress=True) -> Path:
-    p = Problem.from_arrays(*make_dataset(config["dataset"], seed=config["data_seed"]),
-                            config["activation"], config["loss"])
-    W0, a0 = init_weights(config["init"], config["m"], p.d, config["init_scale"],
-                          seed=config["init_seed"], device=device)
-    run = train(p, W0, a0, adaptive=True, eta=config["eta"], lr=config["lr_max"],
-                lr_max=config["lr_max"], t_max=config["t_max"],
-                record=f"every:{config['record_every']}", device=device,
-                progress=bool(progress))
-    T = len(run.traj_times)
-    ext_t, ext_ang, ext_sign, ext_G = [], [], [], []
-    n_clusters = np.zeros(T, dtype=int)
-    ang = np.zeros((T, config["m"]))
-    mass = np.zeros((T, config["m"]))
-    r_all = np.zeros((T, p.n))
-    for k in range(T):
-        W, a = run.W_traj[k], run.a_traj[k]
-        f = a @ p.activation.numpy(W @ p.X.T)
-        r = p.loss.neg_derivative(p.y, f)
-        r_all[k] = r
-        for th, s, g in moving_extrema(p, r):
-            ext_t.append(run.traj_times[k])
-            ext_ang.append(th)
-            ext_sign.append(s)
-            ext_G.append(g)
-        ang[k] = angle_of(measure.directions(W))
-        mass[k] = measure.mass(W, a)
-        n_clusters[k] = clusters_holding(W, a, config["mass_level"], config["cluster_tau_deg"])
-    return write_data(Path(out_dir) / f"{NAME}.npz", config, t=run.traj_times, angle=ang,
-                      mass=mass, sign=np.sign(run.a_traj), ext_t=np.array(ext_t),
-                      ext_angle=np.array(ext_ang), ext_sign=np.array(ext_sign),
-                      ext_G=np.array(ext_G), n_clusters=n_clusters, r=r_all,
-                      loss_t=run.times, loss=run.loss, escape_time=run.escape_time)
+    p = make_problem(config)
+    conds = persistence_conditions(config["alpha"])
+    out = {"condition_labels": np.array(json.dumps([c.label for c in conds]))}
+    for k, name in enumerate(RUNS):
+        W0, a0 = initial_weights(config, name, device)
+        run = train(p, W0, a0, lr=config["lr"], steps=config["epochs"],
+                    record=f"every:{config['record_every']}", device=device,
+                    progress=bool(progress))
+        tr = track(p, run.traj_times, run.W_traj, run.a_traj,
+                   tau_deg=config["cluster_tau_deg"])
+        T, m = len(tr.records), config["m"]
+        ext = [(rec.t, _angle_deg(u), s, g, tid) for rec in tr.records
+               for (u, s, g), tid in zip(rec.extrema, rec.track_of)]
+        track_mass = np.zeros((T, len(tr.tracks)))
+        margins = np.zeros((T, len(conds)))
+        ndir = np.zeros(T, dtype=int)
+        for i, rec in enumerate(tr.records):
+            W, a = run.W_traj[i], run.a_traj[i]
+            U, sg, mass = measure.directions(W), measure.signs(a), measure.mass(W, a)
+            for j in range(m):
+                cands = [(measure.angle_deg(U[j:j + 1], u)[0], tid) for (u, s, _), tid
+                         in zip(rec.extrema, rec.track_of) if s == sg[j]]
+                if cands:
+                    track_mass[i, min(cands)[1]] += mass[j]
+            rho = cluster_rho(p.X, rec.r, config["alpha"])
+            scale = config["mu"] / 4 * float(np.max(rho))
+            margins[i] = [c.margin(config["alpha"], config["mu"], rho) / scale for c in conds]
+            ndir[i] = directions_for_mass(W, a, config["mass_level"], config["cluster_tau_deg"])
+        out.update({
+            f"t_{k}": run.traj_times, f"angle_{k}": _angle_deg(measure.directions(run.W_traj)),
+            f"mass_{k}": measure.mass(run.W_traj, run.a_traj), f"sign_{k}": np.sign(run.a_traj),
+            f"ext_{k}": np.array(ext, dtype=float).reshape(-1, 5),
+            f"track_mass_{k}": track_mass, f"track_sign_{k}": np.array(
+                [tr.tracks[i].sign for i in range(len(tr.tracks))]),
+            f"margins_{k}": margins, f"ndir_{k}": ndir, f"loss_t_{k}": run.times,
+            f"loss_{k}": run.loss, f"escape_{k}": np.float64(run.escape_time)})
+    return write_data(Path(out_dir) / f"{NAME}.npz", config, **out)
+
+
+CAPTION = (
+    "Later phase on the Figure 2 data (skewed XOR, α = π/3). Left: Figure 2's initialisation; "
+    "right: a>0 neurons started at 1e-4, a<0 at 1e-7. Row 1: every neuron's angle (red a>0, "
+    "blue a<0; area ∝ share of the squared norm) and the attractors of G_t (black dashes: "
+    "maxima, grey: minima; exact). Row 2: share of the squared norm at each attractor. Row 3: "
+    "the four persistence margins of the 4-cluster model (< 0: the kink is no longer an "
+    "extremum of G_t). Row 4: directions carrying 95 % of the output weight, and the loss. "
+    "Dotted: escape.")
 
 
 def _draw(plt, config, arr):
-    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(8, 6.4), sharex=True,
-                                   gridspec_kw={"height_ratios": [2.2, 1]})
-    t, ang, mass, sg = arr["t"], arr["angle"], arr["mass"], arr["sign"]
-    m = ang.shape[1]
-    heavy = mass >= config["heavy"] / m
-    for s, col, lab in ((1, "tab:red", "neuron, a > 0"), (-1, "tab:blue", "neuron, a < 0")):
-        sel = heavy & (sg == s)
-        tt = np.broadcast_to(t[:, None], ang.shape)[sel]
-        ax0.scatter(tt, ang[sel], s=2 + 60 * np.sqrt(mass[sel]), color=col, alpha=0.25,
-                    lw=0, label=lab)
-    for s, col, lab in ((1, "darkred", "max of G_t (G_t > 0)"),
-                        (-1, "navy", "min of G_t (G_t < 0)")):
-        sel = arr["ext_sign"] == s
-        ax0.scatter(arr["ext_t"][sel], arr["ext_angle"][sel], s=3, marker="s", color=col,
-                    label=lab)
-    te = float(arr["escape_time"])
-    for ax in (ax0, ax1):
-        ax.axvline(te, color="grey", ls=":", lw=1)
-    ax0.set_ylim(-180, 180)
-    ax0.set_yticks(np.arange(-180, 181, 45))
-    ax0.set_ylabel("angle (degrees)")
-    ax0.set_title(f"heavy neurons (mass ≥ {config['heavy']:g}/m; marker area ∝ mass) and the "
-                  f"extrema of G_t; dotted: escape t* = {te:.1f}", fontsize=9)
-    ax0.legend(fontsize=7, loc="upper left", markerscale=2)
-    ax1.step(t, arr["n_clusters"], where="post", color="black",
-             label=f"clusters holding {100 * config['mass_level']:g}% of the mass")
-    ax1.set_ylabel("clusters")
-    ax1.set_xlabel("gradient-flow time t")
-    ax1.set_yscale("log")
-    ax1.set_ylim(0.8, max(arr["n_clusters"]) * 1.5)
-    tw = ax1.twinx()
-    tw.semilogy(arr["loss_t"], arr["loss"], color="tab:green", lw=1, label="training loss")
-    tw.set_ylabel("loss", color="tab:green")
-    h1, l1 = ax1.get_legend_handles_labels()
-    h2, l2 = tw.get_legend_handles_labels()
-    ax1.legend(h1 + h2, l1 + l2, fontsize=7, loc="center right")
-    fig.suptitle(f"Later phase on {config['dataset']} (m={config['m']}, "
-                 f"ε={config['init_scale']:g})", fontsize=10)
-    fig.tight_layout()
+    labels = json.loads(str(arr["condition_labels"]))
+    fig, axs = plt.subplots(4, 2, figsize=(12, 11), sharex="col",
+                            gridspec_kw={"height_ratios": [2.2, 1, 1, 1]})
+    titles = {"equal": "equal start (Figure 2 init, PyTorch default × 2^-7)",
+              "unequal": f"unequal start (a>0 at {config['unequal_scales'][0]:g}, "
+                         f"a<0 at {config['unequal_scales'][1]:g})"}
+    for k, name in enumerate(RUNS):
+        t, ang, mass, sg = arr[f"t_{k}"], arr[f"angle_{k}"], arr[f"mass_{k}"], arr[f"sign_{k}"]
+        te = float(arr[f"escape_{k}"])
+        ax = axs[0, k]
+        ext = arr[f"ext_{k}"]
+        for s, col, lab in ((1, "black", "max of G_t"), (-1, "grey", "min of G_t")):
+            sel = ext[:, 2] == s
+            ax.scatter(ext[sel, 0], ext[sel, 1], s=14, marker="_", lw=1, color=col, label=lab)
+        tt = np.broadcast_to(t[:, None], ang.shape)
+        for s, col, lab in ((1, "tab:red", "neuron, a > 0"), (-1, "tab:blue", "neuron, a < 0")):
+            sel = sg == s
+            ax.scatter(tt[sel], ang[sel], s=0.5 + 100 * mass[sel], color=col, alpha=0.35, lw=0,
+                       label=lab, zorder=3)
+        ax.set_ylim(-180, 180)
+        ax.set_yticks(np.arange(-180, 181, 60))
+        ax.set_title(titles[name], fontsize=9)
+        ax.legend(fontsize=7, loc="upper right", markerscale=2)
+        ax = axs[1, k]
+        tm, ts = arr[f"track_mass_{k}"], arr[f"track_sign_{k}"]
+        for i in range(tm.shape[1]):
+            if tm[:, i].max() >= 0.02:
+                ax.plot(t, tm[:, i], lw=1, color="tab:red" if ts[i] > 0 else "tab:blue",
+                        alpha=0.8)
+        ax.set_ylim(0, 1)
+        ax = axs[2, k]
+        for i, lab in enumerate(labels):
+            ax.plot(t, arr[f"margins_{k}"][:, i], lw=1, label=lab)
+        ax.axhline(0, color="black", lw=0.6)
+        ax.legend(fontsize=6, loc="lower right", ncol=2)
+        ax = axs[3, k]
+        ax.step(t, arr[f"ndir_{k}"], where="post", color="black",
+                label=f"directions with {100 * config['mass_level']:g}% of Σ|a||w|")
+        ax.set_yscale("log")
+        ax.set_ylim(0.8, max(8, arr[f"ndir_{k}"].max() * 1.5))
+        ax.set_xlabel("gradient-flow time t")
+        tw = ax.twinx()
+        tw.semilogy(arr[f"loss_t_{k}"], arr[f"loss_{k}"], color="tab:green", lw=1,
+                    label="loss")
+        tw.tick_params(labelsize=7)
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = tw.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper right")
+        for a_ in axs[:, k]:
+            a_.axvline(te, color="grey", ls=":", lw=1)
+    axs[0, 0].set_ylabel("angle (degrees)")
+    axs[1, 0].set_ylabel("mass share\nat attractor")
+    axs[2, 0].set_ylabel("persistence margin\n/ ((μ/4) max ρ)")
+    axs[3, 0].set_ylabel("directions")
+    fig.suptitle(f"Later phase: neurons follow the attractors of G_t (n={config['n']}, "
+                 f"m={config['m']}, lr={config['lr']:g}, {config['epochs']} epochs)",
+                 fontsize=10)
+    fig.text(0.01, 0.005, CAPTION, fontsize=7.5, wrap=True, va="bottom")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
@@ -168,11 +206,26 @@ def plot(data_path, out_dir) -> list[Path]:
 
 
 def summary(data_path) -> dict:
+    """Per run: escape time, the number of directions carrying 95 % of the output weight at
+    escape, its range afterwards and at the end, the intervals where each persistence margin
+    is negative, and the final loss."""
     config, arr = read_data(data_path)
-    t, n = arr["t"], arr["n_clusters"]
-    te = float(arr["escape_time"])
-    at_escape = int(n[np.searchsorted(t, te)]) if te < t[-1] else None
-    return {"escape_time": te, "clusters_at_escape": at_escape, "clusters_at_end": int(n[-1]),
-            "final_loss": float(arr["loss"][-1]),
-            "extrema_at_start": int(np.sum(arr["ext_t"] == t[0])),
-            "extrema_at_end": int(np.sum(arr["ext_t"] == t[-1]))}
+    labels = json.loads(str(arr["condition_labels"]))
+    out = {}
+    for k, name in enumerate(RUNS):
+        t, nd = arr[f"t_{k}"], arr[f"ndir_{k}"]
+        te = float(arr[f"escape_{k}"])
+        after = t >= te
+        i0 = int(np.argmax(after)) if after.any() else len(t) - 1
+        fails = {}
+        for i, lab in enumerate(labels):
+            neg = arr[f"margins_{k}"][:, i] < 0
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], neg.astype(int), [0]])))
+            fails[lab] = [[float(t[a]), float(t[min(b, len(t)) - 1])]
+                          for a, b in zip(edges[::2], edges[1::2])]
+        out[name] = {"escape_time": te, "directions_at_escape": int(nd[i0]),
+                     "directions_after_escape_min": int(nd[after].min()) if after.any() else None,
+                     "directions_after_escape_max": int(nd[after].max()) if after.any() else None,
+                     "directions_at_end": int(nd[-1]), "negative_margin_intervals": fails,
+                     "final_loss": float(arr[f"loss_{k}"][-1])}
+    return out

@@ -68,6 +68,9 @@ PLANTS = [
     ("basin_fractions", TWO_RATES, ("basins_reversed", None)),
     ("claim_check", _generic(), ("drop_slowest", None)),
     pytest.param("claim_check", _generic(), ("growth_slowest", 1.25), marks=slow),
+    ("g_t_tracking", BY_NAME["g_t_tracking"].builtins()[0], ("g_t_early_extrema", None)),
+    ("xor_persistence", BY_NAME["xor_persistence"].builtins()[0], ("xor_cos_2alpha", None)),
+    ("xor_persistence", BY_NAME["xor_persistence"].builtins()[1], ("xor_swap_residuals", None)),
 ]
 
 

@@ -18,6 +18,15 @@ geometrically with ratio at most ``x/(K+2)`` once ``K + 2 > x``, is bounded by
 (0, ∞), an argument interval ``[lo, hi]`` maps into ``[Ei(lo)↓, Ei(hi)↑]``.  Everything else
 (exp, log, e, γ) is mpmath interval arithmetic, so the margin ``RHS − LHS`` lies in the
 returned interval; the inequality is certified when its lower end is positive.
+
+Meaning of h.  ``∂h/∂x = (1 + C eˣ)/x``, so ``h(x1, C) − h(x0, C)`` is the time the equation
+``x' = x/(1 + C eˣ)`` needs from x0 to x1.  The four Figure 1 neurons obey exactly this
+equation with C = 1 and the clock 2/μ (x = μ|w|², derived from the network and the loss in
+:mod:`theory.figure1_scales`); ``log(c²)`` is the early-phase delay between two neurons whose
+initial scales differ by the factor c.  What the inequality then asserts about the order or
+timing of the neurons' saturation depends on the proposition's statement, which the
+replication files do not contain; ``docs/later_phase.md`` reports what the trained trajectories
+show against the terms.
 """
 
 from __future__ import annotations

@@ -196,3 +196,20 @@ def planted(how: str, arg: float | None = None) -> Theory:
 
         return replace(base, name=f"planted:{how}", xor=xor)
     raise InputError(f"unknown planted theory {how!r}; known: {', '.join(PLANTS)}")
+
+
+# ----------------------------------------------------------------------------- later phase
+# Planted wrong later-phase theories (built in verify.later_theory); planted() dispatches.
+LATER_PLANTS = ("g_t_early_extrema", "xor_cos_2alpha", "xor_swap_residuals")
+PLANTS = PLANTS + LATER_PLANTS
+_planted_early_phase = planted
+
+
+def planted(how: str, arg: float | None = None) -> Theory:  # noqa: F811
+    """:func:`_planted_early_phase`, or a planted later-phase theory (``LATER_PLANTS``, see
+    :func:`verify.later_theory.planted_later`)."""
+    if how in LATER_PLANTS:
+        from .later_theory import planted_later
+
+        return planted_later(how)
+    return _planted_early_phase(how, arg)

@@ -8,11 +8,13 @@ from . import (
     escape_slope,
     extrema_complete,
     finite_eps,
+    g_t_tracking,
     growth_rates,
     mass_concentration,
     symbolic_numeric,
     width_independence,
     xor_closed_forms,
+    xor_persistence,
 )
 from .base import Outcome, Property
 
@@ -29,6 +31,8 @@ PROPERTIES: list[Property] = [
     xor_closed_forms.PROPERTY,
     basin_fractions.PROPERTY,
     claim_check.PROPERTY,
+    g_t_tracking.PROPERTY,
+    xor_persistence.PROPERTY,
 ]
 BY_NAME = {p.name: p for p in PROPERTIES}
 
