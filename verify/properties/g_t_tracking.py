@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import assume
 from hypothesis import strategies as st
 
 from numerics.engine import train
@@ -14,7 +13,7 @@ from numerics.tracking import follow_neurons, record_step_sizes, track
 
 from ..example import Example
 from ..later_theory import later_of
-from ..strategies import both_labels, datasets, general_position, losses, seeds, xor_points
+from ..strategies import PL_ACTIVATIONS, examples, seeds, xor_points
 from ..training import ETA, escape_level, rate_bound
 from .base import Outcome, Property, r
 from .xor_persistence import initial_weights as unequal_weights
@@ -142,11 +141,11 @@ def _strategy(draw, profile):
         X, y = xor_points(alpha, 1.0)
         return Example(X, y, "relu", "logistic", draw(seeds()),
                        {"init": "unequal", "big": draw(st.sampled_from((1, -1))),
-                        "alpha": alpha})
-    X, y = draw(datasets(n_max=10, d_min=2, d_max=2))
-    assume(general_position(X) and both_labels(y))
-    return Example(X, y, draw(st.sampled_from(("relu", "leaky_relu:0.1", "abs"))),
-                   draw(losses()), draw(seeds()), {"init": "small_a"})
+                        "alpha": alpha}, "xor")
+    # the tracking envelope is derived on the circle: 2-D data, generic or clustered
+    ex = draw(examples(activations=PL_ACTIVATIONS, d_min=2, d_max=2, n_max=16))
+    ex.params = dict(ex.params, init="small_a")
+    return ex
 
 
 def _builtins():

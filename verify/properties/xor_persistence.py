@@ -150,7 +150,7 @@ def _strategy(draw, profile):
     X, y = xor_points(alpha, mu)
     big = draw(st.sampled_from((1, -1)))
     return Example(X, y, "relu", "logistic", draw(seeds()),
-                   {"alpha": alpha, "mu": mu, "big": big})
+                   {"alpha": alpha, "mu": mu, "big": big}, "xor")
 
 
 def _builtins():
@@ -158,7 +158,7 @@ def _builtins():
     for alpha, big in ((math.pi / 3, 1), (math.pi / 3, -1), (math.pi / 2, 1)):
         X, y = xor_points(alpha, 1.0)
         out.append(Example(X, y, "relu", "logistic", 0,
-                           {"alpha": float(alpha), "mu": 1.0, "big": big}))
+                           {"alpha": float(alpha), "mu": 1.0, "big": big}, "xor"))
     return out
 
 
