@@ -61,6 +61,8 @@ class DenseBatchedNet:
     batched gemm with long rows, even ``Z = X Wᵀ`` itself (K = d; in this layout bmm beats the
     sequential engine's sum of d outer products, measured for B = 1..64, m = 256, n = 16)."""
 
+    data_order = None  # the points in their given order
+
     def __init__(self, problem: Problem, X: torch.Tensor):
         self.act = problem.activation
         self.relu = self.act.piecewise_linear and self.act.gamma == 0
@@ -89,6 +91,7 @@ class Fast2DBatchedNet:
 
     def __init__(self, problem: Problem, X: torch.Tensor):
         self.arcs = fast2d.Arcs2D(X, float(problem.activation.gamma))
+        self.data_order = self.arcs.order  # f and s ⊙ r are in the points' angle order
 
     def forward(self, WT, a):
         return self.arcs.forward(WT, a[:, 0])[:, None, :]
@@ -148,6 +151,8 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
     act, loss = problems[0].activation, problems[0].loss
     chosen = choose_path(path, act, d, B * nmax * W.shape[1])
     net = (Fast2DBatchedNet if chosen == "fast2d" else DenseBatchedNet)(problems[0], X)
+    if net.data_order is not None:  # labels and sample weights in the path's order of points
+        y, s = y.gather(2, net.data_order[:, None, :]), s.gather(2, net.data_order[:, None, :])
     ell, neg_dell = loss.torch_value, loss.torch_neg_derivative
     snap = record_grid(record)
     log_level = stop_rule.log_level

@@ -103,6 +103,7 @@ class DenseNet:
     are held as W (m×d)."""
 
     d_axis = 1
+    data_order = None  # the points in their given order
 
     def __init__(self, problem: Problem, X: torch.Tensor):
         self.act = problem.activation
@@ -147,6 +148,7 @@ class Fast2DNet:
 
     def __init__(self, problem: Problem, X: torch.Tensor):
         self.arcs = fast2d.Arcs2D(X[None], float(problem.activation.gamma))
+        self.data_order = self.arcs.order[0]  # f and s ⊙ r are in the points' angle order
 
     def forward(self, WT, a, rows=None):
         return self.arcs.forward(WT[None], a[None])[0]
@@ -220,6 +222,8 @@ def train(problem: Problem, W0, a0, *, lr: float = 0.05,
     chosen = choose_path(path, problem.activation, d, n * m, full_batch=not sgd)
     net = (Fast2DNet if chosen == "fast2d" else DenseNet)(problem, X)
     W = net.held(W)  # W from here on is in the path's layout (net.md(W) is m×d)
+    if net.data_order is not None:  # labels in the path's order of the points
+        y = y[net.data_order]
     ell, neg_dell = problem.loss.torch_value, problem.loss.torch_neg_derivative
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     perm, pos, rows = None, n, None

@@ -63,7 +63,9 @@ class Arcs2D:
 
     :meth:`forward` takes the weights ``WT`` (B×2×m, the two coordinates as rows) and ``a``
     (B×m) and returns ``f`` (B×n); :meth:`backward` takes ``s ⊙ r`` (B×n) and returns the
-    ascent directions ``gWT`` (B×2×m) and ``ga`` (B×m) at the weights of the last forward."""
+    ascent directions ``gWT`` (B×2×m) and ``ga`` (B×m) at the weights of the last forward.
+    Points are in the order of their angles: ``f[:, k]`` is the output at point ``order[:, k]``
+    (the engines put their labels and sample weights in that order once)."""
 
     def __init__(self, X: torch.Tensor, gamma: float):
         B, n, _ = X.shape
@@ -74,7 +76,6 @@ class Arcs2D:
         phi = _wrap(torch.atan2(X[..., 1], X[..., 0]))
         phi, order = torch.sort(phi, dim=1, stable=True)
         self.order = order                                        # sorted -> original
-        self.inv = torch.argsort(order, dim=1)                    # original -> sorted
         self.XsT = X.gather(1, order[..., None].expand(-1, -1, 2)).transpose(1, 2).contiguous()
         # arc ends: lower ends L_i = φ_i − π/2 and upper ends U_i = φ_i + π/2, both in [−π, π)
         lower, upper = phi - PI / 2, phi + PI / 2
@@ -87,20 +88,21 @@ class Arcs2D:
         self.ends = ends.contiguous()
         # a neuron's place p = #{ends < θ}: a lookup table over G uniform bins of the angle
         # gives the ends in lower bins; the ends in θ's own bin (fewer than `width`, bar ties)
-        # are compared directly, in a row of the table `windows`: row r holds the end before
-        # the r-th (the last end one turn down for r = 0) and the next `width` ends (the first
-        # end one turn up, then +inf).  The end before θ and the end after θ, the ones that
-        # decide whether θ's place is trusted, are in its row.
+        # are compared directly, in a column of the table `windows`: column r holds the end
+        # before the r-th (the last end one turn down for r = 0) and the next `width` ends (the
+        # first end one turn up, then +inf).  The end before θ and the end after θ, the ones
+        # that decide whether θ's place is trusted, are in its column.
         G = 1 << max(4, (16 * N - 1).bit_length())
         self.bin_scale = G / TWO_PI
         per_bin = torch.zeros(B, G + 2, dtype=torch.int64, device=dev).scatter_add_(
             1, self._bin(ends), torch.ones_like(ends, dtype=torch.int64))
         self.width = min(int(per_bin.max()) + 1, MAX_WINDOW)
         self.row0 = (torch.arange(B, device=dev) * (N + 1))[:, None]
-        self.first_row = per_bin.cumsum(1) - per_bin + self.row0  # row of θ's bin
+        self.first_row = per_bin.cumsum(1) - per_bin + self.row0  # column of θ's bin
         padded = torch.cat([ends[:, -1:] - TWO_PI, ends, ends[:, :1] + TWO_PI,
                             torch.full((B, self.width - 1), math.inf, dtype=dt, device=dev)], 1)
-        self.windows = padded.unfold(1, self.width + 1, 1).reshape(B * (N + 1), -1)
+        self.windows = padded.unfold(1, self.width + 1, 1).reshape(B * (N + 1), -1).T \
+            .contiguous()                                           # (width + 1, B(N + 1))
         # forward: the neurons of point i are the gaps p in (rank(L_i), rank(U_i)], cyclically
         # (a cyclic arc reads its upper end one turn up: index + N + 1 in two turns of sums)
         lo_gap, up_gap = rank[:, :n], rank[:, n:]
@@ -123,9 +125,9 @@ class Arcs2D:
         """Keep the problems ``rows`` (the batched engine's working set)."""
         N1 = self.runs.shape[2]
         keep = (self.row0[rows] + torch.arange(N1, device=rows.device)).reshape(-1)
-        self.windows = self.windows[keep]
+        self.windows = self.windows[:, keep]
         self.first_row = self.first_row[rows] - self.row0[rows]
-        for k in ("order", "inv", "XsT", "ends", "gap_index", "runs"):
+        for k in ("order", "XsT", "ends", "gap_index", "runs"):
             setattr(self, k, getattr(self, k)[rows])
         self.row0 = self.row0[: len(rows)]
         self.first_row += self.row0
@@ -143,10 +145,10 @@ class Arcs2D:
         end within δ of θ (rounding may have swapped them), or ``w = 0``."""
         B, m = theta.shape
         rows = self.first_row.gather(1, self._bin(theta))
-        diff = self.windows.index_select(0, rows.view(-1)).view(B, m, -1) - theta[..., None]
-        count = (diff < 0).sum(2)
+        diff = self.windows.index_select(1, rows.view(-1)).view(-1, B, m) - theta
+        count = (diff < 0).sum(0)
         p = rows + count - (self.row0 + 1)
-        doubtful = (diff.abs_() <= self.delta).any(2) | (WT == 0).all(1)
+        doubtful = (diff.abs_() <= self.delta).any(0) | (WT == 0).all(1)
         if self.width == MAX_WINDOW:  # ties: a bin may hold more ends than the row
             crowded = count == self.width + 1
             if bool(crowded.any()):
@@ -157,12 +159,12 @@ class Arcs2D:
 
     # ------------------------------------------------------------------ forward, backward
     def forward(self, WT: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        """``f`` (B×n, the points in their original order) of the weights ``WT``, ``a``."""
+        """``f`` (B×n, points in angle order) of the weights ``WT``, ``a``."""
         g = self.gamma
         aw = WT * a[:, None, :]                                    # (B, 2, m)
         if g == 1.0:                                               # the identity: no arcs
             self._fwd = (WT, a, None, None)
-            return (self.XsT * aw.sum(2, keepdim=True)).sum(1).gather(1, self.inv)
+            return (self.XsT * aw.sum(2, keepdim=True)).sum(1)
         w0, w1 = WT[:, 0], WT[:, 1]
         p, doubtful = self._places(torch.atan2(w1, w0), WT)
         self._fwd = (WT, a, p, doubtful)
@@ -174,7 +176,7 @@ class Arcs2D:
         arc = at_ends[:, :, :n] - at_ends[:, :, n:]
         if g != 0.0:
             arc = arc.mul_(1.0 - g).add_(total, alpha=g)
-        return (self.XsT * arc).sum(1).gather(1, self.inv)
+        return (self.XsT * arc).sum(1)
 
     def _gap_prefix(self, p: torch.Tensor, aw: torch.Tensor) -> torch.Tensor:
         """``Σ_{j : p_j ≤ k} a_j w_j`` for every gap k (B×2×(N+1)).  CPU: a scatter-add then a
@@ -186,10 +188,11 @@ class Arcs2D:
         return _sorted_gap_prefix(p, aw, N1)
 
     def backward(self, sr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Ascent directions ``(gWT, ga)`` at the last forward's weights; ``sr = s ⊙ r``."""
+        """Ascent directions ``(gWT, ga)`` at the last forward's weights; ``sr = s ⊙ r``
+        (B×n, points in angle order)."""
         WT, a, p, doubtful = self._fwd
         g = self.gamma
-        v = self.XsT * sr.gather(1, self.order)[:, None, :]       # (B, 2, n), sorted points
+        v = self.XsT * sr[:, None, :]                              # (B, 2, n)
         B, _, n = v.shape
         m = WT.shape[2]
         if g == 1.0:

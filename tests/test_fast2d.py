@@ -44,10 +44,11 @@ def _step(net, P, W, a):
     a = torch.as_tensor(a, dtype=torch.float64).clone()
     s = torch.full((P.n,), 1.0 / P.n, dtype=torch.float64)
     nn = net(P, X)
-    Wh = nn.held(W)
-    f = nn.forward(Wh, a)
-    gW, ga = nn.backward(s * P.loss.torch_neg_derivative(y, f))
-    return f.numpy().copy(), nn.md(gW).numpy().copy(), ga.numpy().copy()
+    order = nn.data_order if nn.data_order is not None else torch.arange(P.n)
+    f = nn.forward(nn.held(W), a)
+    gW, ga = nn.backward(s * P.loss.torch_neg_derivative(y[order], f))
+    f_given = torch.empty_like(f).index_copy_(0, order, f)  # back to the given order of points
+    return f_given.numpy().copy(), nn.md(gW).numpy().copy(), ga.numpy().copy()
 
 
 def _compare(P, W, a):
@@ -124,7 +125,7 @@ def test_a_misplaced_arc_end_is_detected():
     assert _rel(fast[1], dense[1]) < TOL
     arcs = fast2d.Arcs2D(torch.tensor(P.X)[None], 0.0)
     arcs.runs[:, 0] += 1  # every neuron's run of points one point longer
-    y = torch.tensor(P.y)
+    y = torch.tensor(P.y)[arcs.order[0]]
     f = arcs.forward(W.T.contiguous()[None], a[None])[0]
     gWT, _ = arcs.backward((P.loss.torch_neg_derivative(y, f) / P.n)[None])
     assert _rel(gWT[0].T.numpy(), dense[1]) > 1e-3
@@ -204,10 +205,10 @@ def test_float32_fast_path_agrees_to_float32_rounding():
     out = []
     for net in (Fast2DNet, DenseNet):
         nn = net(P, X)
-        Wh = nn.held(W.float())
-        f = nn.forward(Wh, a.float())
-        gW, ga = nn.backward(s * P.loss.torch_neg_derivative(y, f))
-        out.append((f, nn.md(gW), ga))
+        order = nn.data_order if nn.data_order is not None else torch.arange(P.n)
+        f = nn.forward(nn.held(W.float()), a.float())
+        gW, ga = nn.backward(s * P.loss.torch_neg_derivative(y[order], f))
+        out.append((torch.empty_like(f).index_copy_(0, order, f), nn.md(gW), ga))
     # float32: eps 6e-8 times O(n) accumulated terms; a flipped kink would be ~1/n = 1e-2
     assert max(_rel(x.numpy(), r.numpy()) for x, r in zip(*out)) < 1e-4
 
