@@ -17,7 +17,7 @@ the theory's ``t*``).
 Two ways to compute ``f`` and the gradient, same mathematics:
 
 * ``path="dense"``: the n×m matrices above (any d, any σ);
-* ``path="fast2d"``: for d = 2 and piecewise-linear σ, the exact O((n + m) log n) step of
+* ``path="fast2d"``: for d = 2 and piecewise-linear σ, the exact O(n + m) step of
   :mod:`numerics.fast2d` (prefix sums over arcs of angles); it equals the dense step up to
   rounding.  ``path="auto"`` (the default) takes it whenever it applies to a full-batch run
   whose dense pre-activations would have at least :data:`FAST2D_MIN_SIZE` = 2¹⁷ entries

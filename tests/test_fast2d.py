@@ -84,10 +84,13 @@ def test_random_problems_match_dense(act, loss):
     assert worst < TOL, worst
 
 
-@pytest.mark.parametrize("act", ["relu", "leaky_relu:1/4", "abs"])
-def test_ties_kinks_and_degenerate_points(act):
+@pytest.mark.parametrize("act,chunk", [("relu", None), ("leaky_relu:1/4", None), ("abs", 100)])
+def test_ties_kinks_and_degenerate_points(act, chunk, monkeypatch):
     """Points at equal angles (repeats, multiples, antipodes), neurons exactly on kinks
-    (exactly orthogonal to data points), neurons and points on the ±π cut, w = 0, x = 0."""
+    (exactly orthogonal to data points), neurons and points on the ±π cut, w = 0, x = 0.
+    (``chunk``: the dense sums of the doubtful neurons in many small chunks.)"""
+    if chunk:
+        monkeypatch.setattr(fast2d, "DENSE_ROWS_CHUNK", chunk)
     rng = np.random.default_rng(7)
     base = rng.integers(-4, 5, size=(12, 2)).astype(float)
     base = base[np.abs(base).sum(1) > 0]
@@ -230,3 +233,12 @@ def test_cuda_fast_path_matches_cpu_dense(dtype, tol):
     again = train(P, W0, a0, device="cuda", path="fast2d", **kw)
     assert np.array_equal(again.W, gpu.W)  # deterministic on the GPU too (sorted gap sums)
     assert math.isfinite(gpu.escape_time)
+    # batched on the GPU: each problem equals its sequential GPU run
+    probs = [P, Problem.from_arrays(*make_dataset("generic:n=100,d=2"), "relu")]
+    inits = [init_weights("small_a", 512, 2, e, seed=b, dtype=dtype)
+             for b, e in enumerate((1e-4, 1e-7))]
+    runs = train_batched(probs, torch.stack([w for w, _ in inits]),
+                         torch.stack([a for _, a in inits]), device="cuda", path="fast2d", **kw)
+    for p, (w, a), rb in zip(probs, inits, runs):
+        rs = train(p, w, a, device="cuda", path="fast2d", **kw)
+        assert rb.steps == rs.steps and _rel(rb.W, rs.W) < tol
