@@ -1,6 +1,6 @@
 """The training loop: gradient descent on the two-layer network, read top to bottom.
 
-Model and loss (DESIGN §2)::
+Model and loss::
 
     Z = X Wᵀ  (n×m, stored transposed),   H = σ(Z),   f = H a  (n),   L = Σ_i s_i ℓ(y_i, f_i)
 
@@ -9,38 +9,29 @@ written by hand (tested against torch autograd in ``tests/test_engine.py``)::
 
     r_i = −∂ℓ/∂f(y_i, f_i),     −∂L/∂a = Hᵀ (s ⊙ r),     −∂L/∂W = diag(a) (σ'(Z) ⊙ (s ⊙ r))ᵀ X
 
-where σ'(0) is taken as torch takes it (ReLU 0, leaky ReLU γ).  Full-batch gradient descent
-``θ ← θ − dt ∇L`` is the explicit Euler discretisation of gradient flow, and the run's clock is
-``t = Σ dt`` (so ``times`` are gradient-flow times, comparable with the theory's ``t*``).
+with the package's kink convention σ'(0) = γ (ReLU 0, leaky ReLU γ; ``theory.activations``).
+Full-batch gradient descent ``θ ← θ − dt ∇L`` is the explicit Euler discretisation of gradient
+flow, and the run's clock is ``t = Σ dt`` (so ``times`` are gradient-flow times, comparable with
+the theory's ``t*``).
 
-Step sizes:
+Two ways to compute ``f`` and the gradient, same mathematics:
 
-* constant ``lr``, or ``schedule(step) -> lr`` (e.g. :func:`figure1_schedule`);
-* ``adaptive=True``: the early phase is scale-free, so the step is ``dt = η / ρ`` with the
-  relative rate ``ρ = max_j |∇_{θ_j} L| / |θ_j|`` (θ_j = (w_j, a_j)): every neuron changes by at
-  most a fraction η of its size per step, the number of steps to escape grows like
-  ``log(1/ε)/η`` instead of ``1/(ε·lr)``; ``dt`` is capped by ``lr_max`` (late phase).  When
-  stopping at escape, the step is also capped by ``κ·T_rem`` where ``T_rem`` is the time left
-  to escape extrapolated from the current growth of the output (``κ = escape_refine``, floor
-  ``η/64 / ρ``): steps shrink geometrically into the escape event, which pins the escape time
-  and shrinks the Euler chattering of neurons sitting on ReLU kinks (whose angular amplitude
-  is of order η) before the final state is taken.  Like any Euler step, a step of size dt grows
-  a neuron by ``1 + λ dt`` instead of ``e^{λ dt}``: the discrete growth rate is
-  ``λ(1 − λ dt/2 + …)``, a relative bias of at most about η/2 in rates and escape times (use
-  η ≈ 0.02 when measuring them to 1 %).
+* ``path="dense"``: the n×m matrices above (any d, any σ);
+* ``path="fast2d"``: for d = 2 and piecewise-linear σ, the exact O(n + m) step of
+  :mod:`numerics.fast2d` (prefix sums over arcs of angles); it equals the dense step up to
+  rounding.  ``path="auto"`` (the default) takes it whenever it applies to a full-batch run
+  whose dense pre-activations would have at least :data:`FAST2D_MIN_SIZE` = 2¹⁷ entries
+  (B·n·m in the batched engine): below that the dense step, with about a third of the tensor
+  operations, is faster (break-even measured on the CPU near n·m = 10⁵, BENCHMARKS.md).
 
-Escape (the definition used everywhere in the package): the output's RMS over the data,
-``‖f‖ = (Σ_i s_i f_i²)^{1/2}``, first reaches ``escape_level`` (default 0.1).  In the early phase
-``‖f‖ ∝ ε² e^{2 λ_max t}``, so ``t* = log(1/ε)/λ_max + O(1)``.  The reported ``escape_time`` is
-interpolated linearly in ``log ‖f‖`` between the two states that bracket the level.
-
-Stop rules (first one met): ``steps`` steps, time ``t_max`` (the last step is shortened to land
-on it), loss ``≤ loss_below``, escape (``until_escape``), ``max_steps``.  A non-finite loss
-raises :class:`TrainingDiverged` naming the step and carrying the last good state as a
-:class:`Run`.
+Step sizes (constant, ``schedule``, ``adaptive`` with escape refinement), the stop rules,
+escape and divergence are those of :mod:`numerics.stepping`, shared with the batched engine.
+A non-finite loss stops the run with its last finite state; by default :func:`train` raises
+:class:`TrainingDiverged` carrying that run (``on_divergence="stop"`` returns it instead).
 
 Mini-batch SGD with momentum (``batch_size``, ``momentum``; batches from a seeded permutation
-per epoch) is there for completeness; its recorded loss and escape test use the current batch.
+per epoch) is there for completeness (dense path); its recorded loss and escape test use the
+current batch.
 
 Snapshots of ``W`` and ``a`` are taken on a grid of step indices: ``"log"`` (steps 0, 1, 2, ...
 growing geometrically by 10 %), ``"every:K"``, or ``"none"``; the final state is always added.
@@ -59,92 +50,131 @@ import torch
 from theory.errors import InputError
 from theory.problem import Problem
 
+from . import fast2d
 from .device import select_device, select_dtype
 from .run_io import Run
+from .stepping import (  # noqa: F401  (figure1_schedule, record_grid: public here as before)
+    ESCAPE_LEVEL,
+    StepRule,
+    StopRule,
+    TrainingDiverged,
+    escape_crossing,
+    figure1_schedule,
+    log_rms,
+    make_run,
+    reason_name,
+    record_grid,
+    relative_rate,
+)
 
-ESCAPE_LEVEL = 0.1
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became non-finite at ``step``; ``run`` holds the last good state."""
-
-    def __init__(self, step: int, run: Run):
-        super().__init__(f"training diverged: non-finite loss at step {step} "
-                         f"(t = {run.time:.6g}); lower the step size")
-        self.step = step
-        self.run = run
+PATHS = ("auto", "dense", "fast2d")
+FAST2D_MIN_SIZE = 2 ** 17
 
 
 # ----------------------------------------------------------------------------- σ, σ', ℓ, −ℓ'
 def torch_activation(act) -> tuple[Callable, Callable]:
-    """``(σ, σ')`` as torch functions for a :class:`theory.activations.Activation`."""
-    if act.piecewise_linear:
-        g = float(act.gamma)
-        if g == 0.0:
-            return torch.relu, lambda z: (z > 0).to(z.dtype)
-        return (lambda z: torch.where(z >= 0, z, g * z),
-                lambda z: torch.where(z > 0, torch.ones_like(z), torch.full_like(z, g)))
-    if act.name == "tanh":
-        return torch.tanh, lambda z: 1.0 - torch.tanh(z) ** 2
-    if act.name == "gelu":
-        return (torch.nn.functional.gelu,
-                lambda z: 0.5 * (1.0 + torch.erf(z / math.sqrt(2.0)))
-                + z * torch.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi))
-    raise InputError(f"activation {act} has no torch implementation")
+    """``(σ, σ')`` as torch functions: the torch views of a
+    :class:`theory.activations.Activation`."""
+    return act.torch, act.torch_deriv
 
 
 def torch_loss(loss) -> tuple[Callable, Callable]:
-    """``(ℓ(y, f), r = −∂ℓ/∂f)`` as torch functions for a :class:`theory.losses.Loss`."""
-    if loss.name == "logistic":
-        return (lambda y, f: torch.nn.functional.softplus(-y * f),
-                lambda y, f: y * torch.sigmoid(-y * f))
-    if loss.name == "exponential":
-        return lambda y, f: torch.exp(-y * f), lambda y, f: y * torch.exp(-y * f)
-    if loss.name == "square":
-        return lambda y, f: 0.5 * (f - y) ** 2, lambda y, f: y - f
-    raise InputError(f"loss {loss} has no torch implementation")
+    """``(ℓ(y, f), r = −∂ℓ/∂f)`` as torch functions: the torch views of a
+    :class:`theory.losses.Loss`."""
+    return loss.torch_value, loss.torch_neg_derivative
 
 
-# ----------------------------------------------------------------------------- schedules
-def figure1_schedule(epoch: int) -> float:
-    """The paper's Figure 1 learning rate (DESIGN §5): ``2⁻⁷`` times ``2⁹`` for epochs < 12,
-    1 until 8192, ``1 + 32(e/8192 − 1)`` until 16384, then ``1 + 32·2^((e − 16384)/512)``."""
-    e = float(epoch)
-    if e < 12:
-        f = 2.0 ** 9
-    elif e < 8192:
-        f = 1.0
-    elif e < 16384:
-        f = 1.0 + 32.0 * (e / 8192.0 - 1.0)
-    else:
-        f = 1.0 + 32.0 * 2.0 ** ((e - 16384.0) / 512.0)
-    return 2.0 ** -7 * f
+def choose_path(path: str, activation, d: int, size: int, full_batch: bool = True) -> str:
+    """``"dense"`` or ``"fast2d"`` for the requested ``path``; ``size`` is the number of
+    dense pre-activations, B·n·m (see module doc)."""
+    if path not in PATHS:
+        raise InputError(f"unknown path {path!r}; use one of {', '.join(PATHS)}")
+    fits = fast2d.supports(activation, d) and full_batch
+    if path == "fast2d" and not fits:
+        raise InputError("the fast2d path needs d = 2, a piecewise-linear activation and full "
+                         f"batches; got d = {d}, {activation}")
+    auto = path == "auto" and fits and size >= FAST2D_MIN_SIZE
+    return "fast2d" if path == "fast2d" or auto else "dense"
 
 
-SCHEDULES = {"figure1": figure1_schedule}
+# ----------------------------------------------------------------------------- the two paths
+class DenseNet:
+    """``f`` and the ascent directions from the n×m pre-activations (any d, any σ).  Weights
+    are held as W (m×d)."""
+
+    d_axis = 1
+    data_order = None  # the points in their given order
+
+    def __init__(self, problem: Problem, X: torch.Tensor):
+        self.act = problem.activation
+        self.relu = self.act.piecewise_linear and self.act.gamma == 0
+        self.X, self.XT = X, X.T.contiguous()
+
+    def forward(self, W, a, rows=None):
+        """``f`` on the data (or on the mini-batch ``rows``)."""
+        self.Xb = self.X if rows is None else self.X[rows]
+        XbT = self.XT if rows is None else self.Xb.T.contiguous()
+        Zt = _preact(W, XbT)  # Zᵀ = W Xᵀ (m×n): this layout makes every product below fast
+        # ReLU in place: Z > 0 iff H > 0, so H also gives the mask
+        self.Zt, self.Ht = Zt, (Zt.clamp_(min=0.0) if self.relu else self.act.torch(Zt))
+        self.a = a
+        return a @ self.Ht
+
+    def backward(self, sr):
+        """``(gW, ga) = (−∂L/∂W, −∂L/∂a)`` at the last forward; ``sr = s ⊙ r``."""
+        ga = self.Ht @ sr
+        if self.relu:
+            Dt = self.Ht.sign_().mul_(sr)  # in place: 1[Z > 0] ⊙ (s ⊙ r), Ht no longer needed
+        else:
+            Dt = self.act.torch_deriv(self.Zt).mul_(sr)
+        return (Dt @ self.Xb).mul_(self.a[:, None]), ga
+
+    @staticmethod
+    def held(W):
+        """The weights as this path holds them."""
+        return W
+
+    @staticmethod
+    def md(W):
+        """Held weights as m×d."""
+        return W
 
 
-def record_grid(spec: str) -> Callable[[int], bool]:
-    """``"none" | "log" | "every:K"`` -> predicate on the step index (see module doc)."""
-    s = str(spec).strip().lower()
-    if s == "none":
-        return lambda k: False
-    if s == "log":
-        marks = {0}
-        k = 1
-        while k < 10**9:
-            marks.add(k)
-            k = max(k + 1, int(math.ceil(k * 1.1)))
-        return marks.__contains__
-    if s.startswith("every:"):
-        try:
-            K = int(s[6:])
-        except ValueError:
-            K = 0
-        if K <= 0:
-            raise InputError(f"--record every:K needs a positive integer K, got {spec!r}")
-        return lambda k: k % K == 0
-    raise InputError(f"unknown record spec {spec!r}; use none, log or every:K")
+class Fast2DNet:
+    """The d = 2 arc step of :mod:`numerics.fast2d` for one problem.  Weights are held as
+    Wᵀ (2×m): each coordinate contiguous, as the angle and prefix-sum operations want them."""
+
+    d_axis = 0
+
+    def __init__(self, problem: Problem, X: torch.Tensor):
+        self.arcs = fast2d.Arcs2D(X[None], float(problem.activation.gamma))
+        self.data_order = self.arcs.order[0]  # f and s ⊙ r are in the points' angle order
+
+    def forward(self, WT, a, rows=None):
+        return self.arcs.forward(WT[None], a[None])[0]
+
+    def backward(self, sr):
+        gWT, ga = self.arcs.backward(sr[None])
+        return gWT[0], ga[0]
+
+    @staticmethod
+    def held(W):
+        return W.T.contiguous()
+
+    @staticmethod
+    def md(WT):
+        return WT.T
+
+
+def _preact(W: torch.Tensor, XT: torch.Tensor) -> torch.Tensor:
+    """``Zᵀ = W Xᵀ`` (m×n).  For small d a sum of d outer products beats BLAS's small-K gemm."""
+    d = W.shape[1]
+    if d > 4:
+        return W @ XT
+    Zt = torch.outer(W[:, 0], XT[0])
+    for j in range(1, d):
+        Zt.addr_(W[:, j], XT[j])
+    return Zt
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -155,12 +185,18 @@ def train(problem: Problem, W0, a0, *, lr: float = 0.05,
           until_escape: bool = False, escape_level: float = ESCAPE_LEVEL,
           escape_refine: float = 0.5, max_steps: int = 10_000_000, record: str = "none",
           batch_size: int | None = None, momentum: float = 0.0, seed: int = 0,
-          device=None, dtype=None, progress: bool | None = None) -> Run:
+          device=None, dtype=None, progress: bool | None = None, path: str = "auto",
+          on_divergence: str = "raise") -> Run:
     """Train ``f(x) = Σ_j a_j σ(⟨w_j, x⟩)`` on ``problem`` from ``(W0, a0)``; see module doc.
 
     ``W0`` (m×d) and ``a0`` (m) are tensors or arrays; the run uses their device and dtype
-    unless ``device``/``dtype`` are given (default CPU, float64)."""
-    # ---- set-up: tensors, step rule, stop rules
+    unless ``device``/``dtype`` are given (default CPU, float64).  The step rule is
+    ``lr, schedule, adaptive, eta, lr_max, escape_refine`` and the stop rule ``steps, t_max,
+    loss_below, until_escape, escape_level, max_steps`` (:mod:`numerics.stepping`); ``path``
+    is ``"auto" | "dense" | "fast2d"``; ``on_divergence`` is ``"raise" | "stop"``."""
+    # ---- set-up: tensors, rules, the path
+    step_rule = StepRule(lr, schedule, adaptive, eta, lr_max, escape_refine)
+    stop_rule = StopRule(steps, t_max, loss_below, until_escape, escape_level, max_steps)
     if device is None:
         device = W0.device if isinstance(W0, torch.Tensor) else "cpu"
     if dtype is None:
@@ -175,29 +211,36 @@ def train(problem: Problem, W0, a0, *, lr: float = 0.05,
     if tuple(W.shape) != (m, d) or tuple(a.shape) != (m,):
         raise InputError(f"weights must be W (m×{d}) and a (m); got {tuple(W.shape)} and "
                          f"{tuple(a.shape)}")
-    _check_step_args(lr, eta, lr_max, steps, t_max, escape_level, adaptive, batch_size, momentum)
-    if steps is None and t_max is None and loss_below is None and not until_escape:
-        raise InputError("no stop rule: give steps, t_max, loss_below or until_escape")
-    sigma, dsigma = torch_activation(problem.activation)
-    ell, neg_dell = torch_loss(problem.loss)
-    relu = problem.activation.piecewise_linear and problem.activation.gamma == 0
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
+        raise InputError(f"batch size must be a positive integer, got {batch_size!r}")
+    if not (0 <= momentum < 1):
+        raise InputError(f"momentum must lie in [0, 1), got {momentum!r}")
+    if on_divergence not in ("raise", "stop"):
+        raise InputError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
     snap = record_grid(record)
-    lr_cap = float(lr_max) if lr_max is not None else float(lr)
     sgd = batch_size is not None and batch_size < n
+    chosen = choose_path(path, problem.activation, d, n * m, full_batch=not sgd)
+    net = (Fast2DNet if chosen == "fast2d" else DenseNet)(problem, X)
+    W = net.held(W)  # W from here on is in the path's layout (net.md(W) is m×d)
+    if net.data_order is not None:  # labels in the path's order of the points
+        y = y[net.data_order]
+    ell, neg_dell = problem.loss.torch_value, problem.loss.torch_neg_derivative
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
-    perm, pos = None, n
+    perm, pos, rows = None, n, None
     vW = torch.zeros_like(W) if momentum else None
     va = torch.zeros_like(a) if momentum else None
-    XT = X.T.contiguous()
     s_full = torch.full((n,), 1.0 / n, dtype=dt_, device=dev)
-    log_level = math.log(escape_level)
+    refine_to = stop_rule.log_level if until_escape else None
+    config = dict(step_rule.config(), **stop_rule.config(), record=record,
+                  batch_size=batch_size, momentum=momentum, seed=seed,
+                  activation=str(problem.activation), loss=str(problem.loss), device=str(dev),
+                  dtype=str(dt_).replace("torch.", ""), path=chosen)
 
     times, losses, snaps = [], [], []
     t, k = 0.0, 0
-    escape_time = float("nan")
-    prev_log_rms, prev_dt = None, None
+    escape_time = math.nan
+    prev_log_rms, prev_dt = math.nan, math.nan
     W_good, a_good = W.clone(), a.clone()
-    stop_reason = ""
     bar = _progress_bar(progress, steps)
 
     while True:
@@ -205,157 +248,66 @@ def train(problem: Problem, W0, a0, *, lr: float = 0.05,
         if sgd:
             if pos >= n:
                 perm, pos = torch.randperm(n, generator=gen).to(dev), 0
-            idx = perm[pos:pos + batch_size]
+            rows = perm[pos:pos + batch_size]
             pos += batch_size
-            Xb, yb = X[idx], y[idx]
-            XbT = Xb.T.contiguous()
-            s = torch.full((len(idx),), 1.0 / len(idx), dtype=dt_, device=dev)
+            yb, s = y[rows], torch.full((len(rows),), 1.0 / len(rows), dtype=dt_, device=dev)
         else:
-            Xb, XbT, yb, s = X, XT, y, s_full
-        Zt = _preact(W, XbT)  # Zᵀ = W Xᵀ (m×n): this layout makes every product below fast
-        if relu:
-            Ht = Zt.clamp_(min=0.0)  # in place: for ReLU, Z > 0 iff H > 0
-        else:
-            Ht = sigma(Zt)
-        f = a @ Ht
+            yb, s = y, s_full
+        f = net.forward(W, a, rows)
         loss_k = float(s @ ell(yb, f))
-        if not math.isfinite(loss_k):
-            run = _make_run(W_good, a_good, times, losses, snaps, escape_time, max(k - 1, 0),
-                            "diverged", locals_config(locals()))
-            raise TrainingDiverged(k, run)
-        times.append(t)
-        losses.append(loss_k)
-        if snap(k):
-            snaps.append((t, k, W.cpu().numpy().copy(), a.cpu().numpy().copy()))
+        diverged = not math.isfinite(loss_k)
+        if not diverged:
+            times.append(t)
+            losses.append(loss_k)
+            if snap(k):
+                snaps.append((t, k, net.md(W).cpu().numpy().copy(), a.cpu().numpy().copy()))
 
         # ---- escape: first time the output's RMS reaches the level (log-interpolated)
-        log_rms = 0.5 * math.log(max(float(s @ (f * f)), 1e-300))
-        if math.isnan(escape_time) and log_rms >= log_level:
-            if prev_log_rms is None or log_rms == prev_log_rms:
-                escape_time = t
-            else:
-                escape_time = t - prev_dt * (log_rms - log_level) / (log_rms - prev_log_rms)
+        log_f = float(log_rms(float(s @ (f * f))))
+        if math.isnan(escape_time) and log_f >= stop_rule.log_level and not diverged:
+            escape_time = float(escape_crossing(t, log_f, prev_log_rms, prev_dt,
+                                                stop_rule.log_level))
 
         # ---- stop rules
-        if until_escape and not math.isnan(escape_time):
-            stop_reason = "escape"
-        elif steps is not None and k >= steps:
-            stop_reason = "steps"
-        elif t_max is not None and t >= t_max * (1 - 1e-15):
-            stop_reason = "time"
-        elif loss_below is not None and loss_k <= loss_below:
-            stop_reason = "loss"
-        elif k >= max_steps:
-            stop_reason = "max_steps"
-        if stop_reason:
+        code = int(stop_rule.reasons(k, t, loss_k, not math.isnan(escape_time), diverged))
+        if code:
             break
 
         # ---- backward: r = −ℓ'(y, f); ascent directions gW = −∂L/∂W, ga = −∂L/∂a
-        sr = s * neg_dell(yb, f)
-        ga = Ht @ sr
-        if relu:
-            Dt = Ht.sign_().mul_(sr)  # in place: 1[Z > 0] ⊙ (s ⊙ r), Ht no longer needed
-        else:
-            Dt = dsigma(Zt).mul_(sr)
-        gW = (Dt @ Xb).mul_(a[:, None])
+        gW, ga = net.backward(s * neg_dell(yb, f))
 
         # ---- step size
-        if adaptive:
-            rate = float(torch.max(torch.sqrt(((gW * gW).sum(1) + ga * ga)
-                                              / ((W * W).sum(1) + a * a))))
-            dt = min(eta / rate, lr_cap) if rate > 0 else lr_cap
-            if until_escape and escape_refine > 0 and prev_log_rms is not None:
-                growth = (log_rms - prev_log_rms) / prev_dt
-                if growth > 0:
-                    t_rem = (log_level - log_rms) / growth
-                    dt = min(dt, max(escape_refine * t_rem, eta / 64 / rate))
-        else:
-            dt = float(schedule(k)) if schedule is not None else float(lr)
-        if t_max is not None:
-            dt = min(dt, t_max - t)
+        rate = relative_rate(gW, ga, W, a, d_axis=net.d_axis) if adaptive else None
+        dt = float(stop_rule.clip(step_rule.size(k, rate, log_f, prev_log_rms, prev_dt,
+                                                 refine_to), t))
 
-        # ---- update θ ← θ + dt·(−∇L)   (momentum: v ← μ v − ∇L, θ ← θ + dt v)
-        W_good.copy_(W)
-        a_good.copy_(a)
+        # ---- update θ ← θ + dt·(−∇L) (momentum: v ← μ v − ∇L, θ ← θ + dt v) into the other
+        #      buffer; the old state is kept as the last good one
         if momentum:
             vW.mul_(momentum).add_(gW)
             va.mul_(momentum).add_(ga)
             gW, ga = vW, va
-        W.add_(gW, alpha=dt)
-        a.add_(ga, alpha=dt)
+        W_new = torch.add(W, gW, alpha=dt, out=W_good)
+        a_new = torch.add(a, ga, alpha=dt, out=a_good)
+        W_good, a_good, W, a = W, a, W_new, a_new
         t += dt
         k += 1
-        prev_log_rms, prev_dt = log_rms, dt
+        prev_log_rms, prev_dt = log_f, dt
         if bar is not None and k % 100 == 0:
             bar.update(100)
 
     if bar is not None:
         bar.close()
-    if not snaps or snaps[-1][1] != k:
-        if record != "none":
-            snaps.append((t, k, W.cpu().numpy().copy(), a.cpu().numpy().copy()))
-    return _make_run(W, a, times, losses, snaps, escape_time, k, stop_reason,
-                     locals_config(locals()))
-
-
-# ----------------------------------------------------------------------------- helpers
-def _preact(W: torch.Tensor, XT: torch.Tensor) -> torch.Tensor:
-    """``Zᵀ = W Xᵀ`` (m×n).  For small d a sum of d outer products beats BLAS's small-K gemm."""
-    d = W.shape[1]
-    if d > 4:
-        return W @ XT
-    Zt = torch.outer(W[:, 0], XT[0])
-    for j in range(1, d):
-        Zt.addr_(W[:, j], XT[j])
-    return Zt
-
-
-def _check_step_args(lr, eta, lr_max, steps, t_max, escape_level, adaptive, batch_size,
-                     momentum) -> None:
-    def pos_finite(v, name):
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-            raise InputError(f"{name} must be a positive finite number, got {v!r}")
-
-    pos_finite(lr, "lr")
-    pos_finite(escape_level, "escape level")
-    if adaptive:
-        pos_finite(eta, "eta")
-    if lr_max is not None:
-        pos_finite(lr_max, "lr_max")
-    if t_max is not None:
-        pos_finite(t_max, "t_max")
-    if steps is not None and (not isinstance(steps, (int, np.integer)) or steps < 0):
-        raise InputError(f"steps must be a non-negative integer, got {steps!r}")
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
-        raise InputError(f"batch size must be a positive integer, got {batch_size!r}")
-    if not (0 <= momentum < 1):
-        raise InputError(f"momentum must lie in [0, 1), got {momentum!r}")
-
-
-def locals_config(ns: dict) -> dict:
-    """The run's settings, for ``Run.config`` (JSON-able)."""
-    keys = ("lr", "adaptive", "eta", "lr_max", "steps", "t_max", "loss_below", "until_escape",
-            "escape_level", "escape_refine", "record", "batch_size", "momentum", "seed")
-    cfg = {k: ns[k] for k in keys if k in ns}
-    cfg["schedule"] = getattr(ns.get("schedule"), "__name__", None)
-    cfg["activation"] = str(ns["problem"].activation)
-    cfg["loss"] = str(ns["problem"].loss)
-    cfg["device"] = str(ns.get("dev"))
-    cfg["dtype"] = str(ns.get("dt_")).replace("torch.", "")
-    return cfg
-
-
-def _make_run(W, a, times, losses, snaps, escape_time, k, reason, config) -> Run:
-    run = Run(W=W.detach().cpu().numpy().astype(np.float64).copy(),
-              a=a.detach().cpu().numpy().astype(np.float64).copy(),
-              times=np.asarray(times, dtype=np.float64), loss=np.asarray(losses, np.float64),
-              escape_time=float(escape_time), steps=int(k), stop_reason=reason, config=config)
-    if snaps:
-        run.traj_times = np.array([s[0] for s in snaps], dtype=np.float64)
-        run.traj_steps = np.array([s[1] for s in snaps], dtype=np.int64)
-        run.W_traj = np.stack([s[2] for s in snaps]).astype(np.float64)
-        run.a_traj = np.stack([s[3] for s in snaps]).astype(np.float64)
-    return run
+    reason = reason_name(code)
+    if diverged:  # the run ends at its last finite state, k − 1
+        run = make_run(net.md(W_good), a_good, times, losses, snaps, escape_time, max(k - 1, 0),
+                       reason, config)
+        if on_divergence == "raise":
+            raise TrainingDiverged(k, run)
+        return run
+    if record != "none" and (not snaps or snaps[-1][1] != k):
+        snaps.append((t, k, net.md(W).cpu().numpy().copy(), a.cpu().numpy().copy()))
+    return make_run(net.md(W), a, times, losses, snaps, escape_time, k, reason, config)
 
 
 def _progress_bar(progress: bool | None, total: int | None):

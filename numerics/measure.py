@@ -14,9 +14,12 @@ Conventions used throughout:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from .stepping import escape_crossing
 
 DEFAULT_HEAVY = 0.1
 
@@ -176,8 +179,9 @@ def growth_rates(traj_times: np.ndarray, W_traj: np.ndarray, a_traj: np.ndarray,
 
 
 def escape_time(times: np.ndarray, rms_f: np.ndarray, level: float) -> float:
-    """First time the output RMS reaches ``level``, interpolated linearly in ``log rms`` between
-    the bracketing samples (the engine's definition); NaN if never reached."""
+    """First time the output RMS reaches ``level``, from recorded samples: the engines'
+    definition (:func:`numerics.stepping.escape_crossing`, linear interpolation in ``log rms``
+    back to the previous sample); NaN if never reached."""
     rms_f = np.asarray(rms_f, dtype=float)
     hit = np.nonzero(rms_f >= level)[0]
     if len(hit) == 0:
@@ -185,8 +189,8 @@ def escape_time(times: np.ndarray, rms_f: np.ndarray, level: float) -> float:
     i = int(hit[0])
     if i == 0:
         return float(times[0])
-    l0, l1 = np.log(rms_f[i - 1]), np.log(rms_f[i])
-    return float(times[i] - (times[i] - times[i - 1]) * (l1 - np.log(level)) / (l1 - l0))
+    return float(escape_crossing(float(times[i]), math.log(rms_f[i]), math.log(rms_f[i - 1]),
+                                 float(times[i] - times[i - 1]), math.log(level)))
 
 
 def output_rms(problem, W: np.ndarray, a: np.ndarray) -> np.ndarray:

@@ -1,16 +1,18 @@
 """Mass concentration: each cluster's share of the squared norm at escape against ε.
 
-Claim shown (DESIGN §2): at the escape time the cluster at the extremum u_k holds a share of
+Claim shown: at the escape time the cluster at the extremum u_k holds a share of
 the squared norm ∝ ε^{2(1 − λ_k/λ_max)} (``theory.growth.mass_share_exponents``): the slowest
 directions lose their mass as ε → 0.  Data set (in :data:`CONFIG`): two positive points 135°
 apart with lengths 1 and 0.5 and one negative point of length 1 at −112.5°, far enough from
 both that G has exactly three extrema: the maximum at 0° (λ = 1/6), the maximum at 135°
 (λ = 1/12, exponent 2(1 − 1/2) = 1) and the minimum at −112.5° (λ = 1/6).
 
-Training: ``small_a`` init with one seed, scaled by each ε of the grid, one batched adaptive
-run until escape.  Each neuron is assigned to the nearest predicted extremum of its own sign
-within ``assign_tau_deg``; the rest is reported as in transit.  The fitted exponent is the
-least-squares slope of log(share) against log(ε).  The grid starts at ε = 1e-4: the
+Training: ``small_a`` init with one seed, scaled by each ε of the grid, one batched run of the
+package's escape recipe (:func:`numerics.recipes.train_eps_sweep`: adaptive steps capped at
+1/rate_bound, stopped when the output RMS reaches 1 % of the targets' RMS).  Each neuron is
+assigned to the nearest predicted extremum of its own sign within ``assign_tau_deg``; the rest
+is reported as in transit.  The fitted exponent is the least-squares slope of log(share)
+against log(ε).  The grid starts at ε = 1e-4: the
 claim is asymptotic (ε → 0), and at ε = 1e-2 neurons are still in transit at escape.
 """
 
@@ -23,8 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from numerics import measure
-from numerics.batched import train_batched
-from numerics.init import init_weights
+from numerics.recipes import train_eps_sweep
 from theory.extrema import predict
 from theory.growth import mass_share_exponents
 from theory.problem import Problem
@@ -44,7 +45,7 @@ CONFIG = {
     "labels": [1.0, 1.0, -1.0],
     "m": 512, "init": "small_a", "init_seed": 0,
     "eps_exp_hi": -4.0, "eps_exp_lo": -16.0, "n_eps": 7,
-    "eta": 0.02, "lr_max": 1.0, "assign_tau_deg": 10.0,
+    "eta": 0.02, "assign_tau_deg": 10.0,
     "activation": "relu", "loss": "logistic", "dtype": "float64",
 }
 
@@ -68,17 +69,11 @@ def cluster_shares(W, a, prediction, tau_deg: float) -> np.ndarray:
 
 
 def compute(config: dict, out_dir, device="cpu", progress=True) -> Path:
-    import torch
-
     p = make_problem(config)
     pred = predict(p, basins=False)
     eps = log_eps_grid(config["eps_exp_lo"], config["eps_exp_hi"], config["n_eps"])
-    Wb, ab = init_weights(config["init"], config["m"], 2, 1.0, seed=config["init_seed"],
-                          device=device)
-    sc = torch.as_tensor(eps, dtype=Wb.dtype, device=Wb.device)
-    runs = train_batched([p] * len(eps), Wb[None] * sc[:, None, None], ab[None] * sc[:, None],
-                         adaptive=True, eta=config["eta"], lr=config["lr_max"],
-                         lr_max=config["lr_max"], until_escape=True, device=device)
+    runs = train_eps_sweep(p, config["m"], eps, config["init_seed"], init=config["init"],
+                           eta=config["eta"], device=device)
     shares = np.array([cluster_shares(r.W, r.a, pred, config["assign_tau_deg"]) for r in runs])
     fitted = np.array([fit_line(np.log(eps), np.log(shares[:, k]))[0]
                        if np.all(shares[:, k] > 0) else np.nan for k in range(shares.shape[1])])

@@ -54,9 +54,9 @@ def leading_G(problem):
         cX = problem.c[:, None] * problem.X / problem.n
         gam = float(act.gamma)
 
-        def grad(U):  # right derivative at a kink, like Problem.grad_G, written as two matmuls
+        def grad(U):  # σ'(0) = γ at a kink, like Problem.grad_G, written as two matmuls
             Z = U @ problem.X.T
-            return (Z >= 0).astype(float) @ cX + gam * ((Z < 0).astype(float) @ cX)
+            return (Z > 0).astype(float) @ cX + gam * ((Z <= 0).astype(float) @ cX)
 
         return problem.G, grad
     v = act.deriv0 * problem.v

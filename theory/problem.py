@@ -186,7 +186,8 @@ class Problem:
         return self.activation.numpy(Z) @ c / self.n
 
     def grad_G(self, W: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        """``∇G(w) = (1/n) Σ_i c_i σ'(⟨w, x_i⟩) x_i`` (right derivative at a kink)."""
+        """``∇G(w) = (1/n) Σ_i c_i σ'(⟨w, x_i⟩) x_i`` (σ'(0) = γ at a kink, as
+        in every view of ``theory.activations``)."""
         c = self.c if weights is None else np.asarray(weights, dtype=float)
         Z = np.asarray(W, dtype=float) @ self.X.T
         return (self.activation.numpy_deriv(Z) * c) @ self.X / self.n

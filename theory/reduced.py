@@ -19,7 +19,8 @@ Methods:
   kink of ReLU (``⟨w, x_i⟩ = 0``) the right-hand side jumps and every method drops to first
   order.
 
-Kinks.  ``∇G`` uses the right derivative at ``⟨w, x_i⟩ = 0`` (``Problem.grad_G``); data in
+Kinks.  ``∇G`` uses σ'(0) = γ at ``⟨w, x_i⟩ = 0`` (``Problem.grad_G``, the kink convention of
+``theory.activations``, which gradient descent in ``numerics`` uses too); data in
 general position meet kinks only on a null set.  At an *attracting* kink (the flow on both
 sides points into the hyperplane, e.g. the ±e2 maxima of symmetric XOR) the exact flow slides
 along the hyperplane (a Filippov sliding mode, with the convexified vector field), while any
