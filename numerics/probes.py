@@ -43,8 +43,11 @@ LOG_EPS_FLOOR = -300.0
 #: The output bound the initial scale is chosen for: |f| ≤ e^{LOG_F_MAX} over the run.
 LOG_F_MAX = math.log(1e-6)
 #: Richardson needs both step parameters in the asymptotic regime, where the chattering bias is
-#: linear in η: when the two rates differ by more than this fraction, the pair is halved.
+#: linear in η: when the two rates differ by more than this fraction, or the two settled end
+#: directions by more than PAIR_ANGLE_DEG (the largest start radius: a probe that hopped out of
+#: its basin at the larger step), the pair is halved.
 PAIR_AGREEMENT = 0.05
+PAIR_ANGLE_DEG = 1.0
 
 
 @dataclass(frozen=True)
@@ -168,10 +171,12 @@ def relative_rate(problem, u: np.ndarray) -> float:
 
 def base_level(radius: float, settings: "ProbeSettings") -> int:
     """The probe's first step level j (step parameter η·2^{-j}): under the adaptive rule a
-    neuron moves by at most √2·η rad per step, which must stay within the star — at most half
-    its radius ρ = 4·radius — or a single step can jump out of a narrow star into another
-    basin.  So √2·η·2^{-j} ≤ 2·radius."""
-    eta_max = 2 * radius / math.sqrt(2)
+    neuron moves by at most √2·η rad per step.  The pair (η_j, η_j/2) starts where the finer
+    step is at most the star's radius ρ = 4·radius, so that at least one of the two cannot
+    cross the whole star in one step: √2·η·2^{-j} ≤ 2ρ = 8·radius.  A probe that still hops out
+    of its basin at the coarser step makes the pair disagree, and finer levels follow (see
+    :func:`run_probes`)."""
+    eta_max = 8 * radius / math.sqrt(2)
     return max(0, int(math.ceil(math.log2(settings.eta / eta_max)))) if eta_max > 0 else 60
 
 
@@ -266,28 +271,35 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
         return out
 
     fits = {k: [] for k in range(K)}
-    runs = {k: [] for k in range(K)}
+    ends = {k: [] for k in range(K)}
+    steps = {k: 0 for k in range(K)}
+
+    def step_level(ks):
+        for k, run in train_levels(ks, level[ks]).items():
+            fits[k].append(_fit_rate(run, durations[k]))
+            steps[k] += run.steps
+            ends[k].append((k, run))
+        for k, end in zip(ks, _settled_ends(problem, [ends[k][-1][1] for k in ks], level[ks],
+                                            settings, device)):
+            ends[k][-1] = end
+
     todo = [k for k in range(K) if live[k]]
     if todo:
-        for k, run in train_levels(todo, level[todo]).items():
-            fits[k].append(_fit_rate(run, durations[k]))
-            runs[k].append(run)
+        step_level(todo)
     for _ in range(settings.refinements + 1):
         if not todo:
             break
         level[todo] += 1
+        step_level(todo)
         again = []
-        for k, run in train_levels(todo, level[todo]).items():
-            fits[k].append(_fit_rate(run, durations[k]))
-            runs[k].append(run)
+        for k in todo:
             (r1, g1), (r2, g2) = fits[k][-2], fits[k][-1]
-            if not (g1 and g2 and abs(r1 - r2) <= PAIR_AGREEMENT * abs(r2)):
+            moved = float(angle_deg(ends[k][-1][1], ends[k][-2][1]))
+            agree = g1 and g2 and abs(r1 - r2) <= PAIR_AGREEMENT * abs(r2) \
+                and moved <= PAIR_ANGLE_DEG
+            if not agree and steps[k] < settings.max_steps:  # else: its spread is its error bar
                 again.append(k)
         todo = again
-    ks = [k for k in range(K) if live[k]]
-    fine = _settled_ends(problem, [runs[k][-1] for k in ks], level[ks], settings, device)
-    coarse = _settled_ends(problem, [runs[k][-2] for k in ks], level[ks] - 1, settings, device)
-    ends = dict(zip(ks, zip(fine, coarse)))
     out = []
     nan = float("nan")
     for k in range(K):
@@ -297,16 +309,16 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
                                    (nan, nan), nan, nan, False, nan, int(cost[k]),
                                    skipped=True))
             continue
-        (U_f, end_f), (_, end_c) = ends[k]
+        (U_f, end_f), (_, end_c) = ends[k][-1], ends[k][-2]
         (r1, g1), (r2, g2) = fits[k][-2], fits[k][-1]
         rate = 2 * r2 - r1  # Richardson on the rates (module doc)
         extrap = 2 * end_f - end_c  # and on the end directions
         extrap /= max(np.linalg.norm(extrap), 1e-300)
-        steps = int(sum(r.steps for r in runs[k]) + 2 * settings.settle_steps)
         out.append(ProbeResult(dirs[k].copy(), int(signs[k]), float(radii[k]),
                                float(durations[k]), angle_deg(U_f, dirs[k]), extrap,
                                float(angle_deg(extrap, dirs[k])), (r1, r2), float(rate),
                                float(abs(r2 - r1)), g1 and g2,
-                               float(settings.eta / 2 ** int(level[k])), steps,
+                               float(settings.eta / 2 ** int(level[k])),
+                               int(steps[k] + len(ends[k]) * settings.settle_steps),
                                angle_uncertainty_deg=float(angle_deg(end_f, end_c))))
     return out

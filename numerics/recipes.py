@@ -73,3 +73,25 @@ def train_eps_sweep(problem, m: int, epss, seed: int, *, init: str = "small_a",
     return train_batched([problem] * len(inits), torch.stack([w for w, _ in inits]),
                          torch.stack([a for _, a in inits]), record=record, device=device,
                          **escape_kwargs(problem, eta))
+
+
+def resolving_eta(directions, signs, margins=None, eta: float = ETA) -> float:
+    """The adaptive step parameter at which gradient descent resolves a set of extrema.
+
+    Under the adaptive rule a neuron moves by at most √2·η rad per step.  Gradient flow's
+    basins are the theory's; a discrete step resolves them only if it cannot hop over a basin
+    edge.  Where the edges are known (``margins[k]``: the angle from extremum k to its basin's
+    nearest edge, exact on the circle, :func:`theory.basins.basin_margins_2d`) the step is at
+    most half the smallest margin, √2·η ≤ m_min/2; otherwise an edge lies between two extrema
+    of the same sign θ apart, and √2·η ≤ θ_min/4.  Never above ``eta``."""
+    U = np.asarray(directions, dtype=float)
+    s = np.asarray(signs)
+    best = np.inf
+    if margins is not None and len(margins):
+        eta = min(eta, float(np.min(margins)) / (2 * np.sqrt(2)))
+    for i in range(len(U)):
+        same = (s == s[i]) & (np.arange(len(U)) > i)
+        if same.any():
+            cos = np.clip(U[same] @ U[i], -1.0, 1.0)
+            best = min(best, float(np.min(np.arccos(cos))))
+    return float(min(eta, best / (4 * np.sqrt(2)))) if np.isfinite(best) else float(eta)

@@ -178,3 +178,41 @@ def basin_fractions(problem, extrema, *, init: str = "small_a", samples: int = 2
         np.add.at(counts, best[hit], 1)
     fr = (counts / samples).tolist()
     return fr, 1.0 - float(sum(fr))
+
+
+def basin_margins_2d(problem, extrema) -> list[float]:
+    """d = 2: for each extremum, the angle (rad) from it to the nearest edge of its basin under
+    the flow of s·G on the circle (exact to the grid of :func:`basin_fractions`, 2π/2^16).
+
+    The basin of an extremum on the circle is the arc of starts that ascend (s = +1) or descend
+    (s = −1) to it; its edges are the neighbouring critical points of the other kind.  A
+    discrete step longer than this margin can carry a neuron over the edge into the
+    neighbouring basin, so it bounds the step at which gradient descent resolves the basins."""
+    if problem.d != 2:
+        raise InputError("basin margins are computed on the circle: d = 2 only")
+    Gf, _ = leading_G(problem)
+    N = GRID_2D
+    th = 2 * np.pi * np.arange(N) / N
+    U = np.stack([np.cos(th), np.sin(th)], axis=1)
+    g = np.concatenate([Gf(U[k:k + 4096]) for k in range(0, N, 4096)])
+    idx = np.arange(N)
+    out = []
+    for e in extrema:
+        h = e.sign * g
+        left, right = np.roll(idx, 1), np.roll(idx, -1)
+        nxt = np.where(h[right] > h[left], right, left)
+        ptr = np.where(h[nxt] > h, nxt, idx)
+        for _ in range(int(np.ceil(np.log2(N))) + 1):
+            ptr = ptr[ptr]
+        k0 = int(np.round(np.arctan2(e.direction[1], e.direction[0]) % (2 * np.pi)
+                          / (2 * np.pi) * N)) % N
+        target = ptr[k0]
+        inside = ptr == target
+        if inside.all():
+            out.append(np.pi)
+            continue
+        # walk from k0 to both sides until the basin ends
+        steps_r = int(np.argmin(np.roll(inside, -k0)))
+        steps_l = int(np.argmin(np.roll(inside[::-1], k0 + 1)))
+        out.append(2 * np.pi / N * max(min(steps_r, steps_l) - 1, 0))
+    return out

@@ -58,6 +58,28 @@ class Property:
     sizes: dict = field(default_factory=dict)
 
 
+#: The finest step parameter a property pays for (its cost grows like 1/η): an example whose
+#: extrema need a finer step (:func:`resolving_step`) is below the training's resolution and
+#: not applicable to the properties that count neurons per extremum.
+FINEST_ETA_FRACTION = 1 / 4
+
+
+def resolving_step(problem, pred):
+    """``(η, reason)``: the step that resolves the predicted extrema
+    (:func:`numerics.recipes.resolving_eta`), or a not-applicable reason when it would be finer
+    than ``FINEST_ETA_FRACTION`` of the recipe's η."""
+    from numerics.recipes import ETA, resolving_eta
+    from theory.basins import basin_margins_2d
+
+    margins = basin_margins_2d(problem, pred.extrema) if problem.d == 2 else None
+    eta = resolving_eta([e.direction for e in pred.extrema], [e.sign for e in pred.extrema],
+                        margins)
+    if eta < ETA * FINEST_ETA_FRACTION:
+        return eta, ("a basin edge lies closer to its extremum than a training step of "
+                     f"η = {ETA * FINEST_ETA_FRACTION:g} resolves")
+    return eta, None
+
+
 def r(x: float, k: int = 6) -> float:
     """Round a measured number for the report."""
     return float(f"{float(x):.{k}g}")

@@ -9,7 +9,7 @@ from numerics.measure import match
 from ..example import Example
 from ..strategies import PL_ACTIVATIONS, examples
 from ..training import train_to_escape
-from .base import Outcome, Property, binomial_two_sided, r
+from .base import Outcome, Property, binomial_two_sided, r, resolving_step
 
 CLAIM = ("In 2-D, with isotropic directions and |a| ≪ |w| at start (ε = 1e-40, a long early "
          "phase), the number of neurons within 3° of each extremum at escape is binomial with "
@@ -34,7 +34,11 @@ def check(ex: Example, theory, profile) -> Outcome:
         return Outcome.not_applicable("no first-order prediction (G vanishes identically)")
     if any(e.basin_fraction is None for e in pred.extrema):
         return Outcome.not_applicable("the theory predicts no basin fractions")
-    run = train_to_escape(p, M, EPS, ex.seed + 1, init="small_a", device=profile.device)
+    eta, why = resolving_step(p, pred)
+    if why:
+        return Outcome.not_applicable(why)
+    run = train_to_escape(p, M, EPS, ex.seed + 1, init="small_a", eta=eta,
+                          device=profile.device)
     if not run.escaped:
         return Outcome(False, f"training did not escape ({run.stop_reason})", {})
     mr = match(run.W, run.a, pred, TAU_DEG)

@@ -11,7 +11,7 @@ from numerics.measure import match
 from ..example import Example
 from ..strategies import PL_ACTIVATIONS, examples
 from ..training import train_eps_sweep
-from .base import Outcome, Property, r
+from .base import Outcome, Property, r, resolving_step
 
 CLAIM = ("At escape the share of the squared norm held by the cluster at u_k scales like "
          "ε^{2(1 − λ_k/λ_max)} (with gradient descent's own growth per step, "
@@ -52,7 +52,10 @@ def check(ex, theory, profile) -> Outcome:
     slower = [e for e in pred.extrema if e.growth_rate < 0.99 * lam]
     if not slower:
         return Outcome.not_applicable("every extremum grows at λ_max: no slower cluster")
-    runs = train_eps_sweep(p, M, EPSS, ex.seed, device=profile.device)
+    eta, why = resolving_step(p, pred)
+    if why:
+        return Outcome.not_applicable(why)
+    runs = train_eps_sweep(p, M, EPSS, ex.seed, eta=eta, device=profile.device)
     shares = []
     for run in runs:
         if not run.escaped:

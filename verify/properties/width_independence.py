@@ -11,7 +11,7 @@ from numerics.measure import match
 from ..example import Example
 from ..strategies import PL_ACTIVATIONS, examples
 from ..training import train_to_escape
-from .base import Outcome, Property, binomial_tail_le, r
+from .base import Outcome, Property, binomial_tail_le, r, resolving_step
 
 CLAIM = ("For widths m = 16, 128, 1024 the neurons go to the same predicted extrema (ε = 1e-40, "
          "a long early phase): at every width at most 1 % of the squared norm lies farther "
@@ -52,8 +52,11 @@ def check(ex: Example, theory, profile) -> Outcome:
                              f"{MIN_RATIO}: may not have arrived by escape"})
         elif e.basin_fraction is None:
             excluded.append({"extremum": k, "why": "no basin fraction predicted"})
+    eta, why = resolving_step(p, pred)
+    if why:
+        return Outcome.not_applicable(why)
     for m in WIDTHS:
-        run = train_to_escape(p, m, EPS, ex.seed, device=profile.device)
+        run = train_to_escape(p, m, EPS, ex.seed, eta=eta, device=profile.device)
         if not run.escaped:
             return Outcome(False, f"m={m}: training did not escape ({run.stop_reason})", {})
         mr = match(run.W, run.a, pred, TAU_DEG)
