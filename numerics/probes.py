@@ -48,6 +48,8 @@ LOG_F_MAX = math.log(1e-6)
 #: its basin at the larger step), the pair is halved.
 PAIR_AGREEMENT = 0.05
 PAIR_ANGLE_DEG = 1.0
+#: A settled offset that falls by this factor per halving of η is converging (√2 for √η).
+SHRINK = 1.3
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ class ProbeResult:
     steps: int
     skipped: bool = False
     angle_uncertainty_deg: float = 0.0
+    level_angles_deg: tuple = ()  # settled end direction's angle from the start, per level
+    star: float = math.pi / 2     # the star radius ρ at the start direction (rad)
 
     @property
     def median_angle_deg(self) -> float:
@@ -104,6 +108,92 @@ class ProbeResult:
         """The attractor test's threshold: the size of the Richardson correction of the end
         direction plus four settle steps (√2·η/16 rad each, the adaptive rule's largest move)."""
         return self.angle_uncertainty_deg + math.degrees(4 * math.sqrt(2) * self.eta / 16)
+
+    def attractor(self, extra_deg: float = 0.0) -> str:
+        """``"stays"``: the (extrapolated) end direction is within the threshold (plus
+        ``extra_deg``) of the start direction.  ``"unresolved"``: it is not, but its offset
+        shrinks as the step is refined — by at least ``SHRINK`` per halving, as gradient
+        descent approaches the flow's attractor (seen: like √η at slow kinks, where the
+        tangential gradient is hundreds of times the growth rate) — so the run could not
+        resolve it within its budget; this is no evidence against the direction.
+        Also ``"unresolved"`` when the finest step was not small against the star (√2·η ≥
+        ρ/2): a single step could then carry a neuron out of a basin narrower than the star
+        (seen at slow kink extrema whose basin reaches only a few tenths of a degree).
+        ``"leaves"``: the probe settles elsewhere (a rotated or wrong claim: the offset stays)."""
+        if self.skipped:
+            return "unresolved"
+        if self.end_angle_deg <= self.angle_threshold_deg + extra_deg:
+            return "stays"
+        a = self.level_angles_deg
+        if len(a) >= 2 and a[-1] <= a[-2] / SHRINK:
+            return "unresolved"
+        if math.sqrt(2) * self.eta >= self.star / 2:
+            return "unresolved"
+        return "leaves"
+
+
+#: The largest start radius of a probe, and its share of the star.
+R_MAX = math.radians(1.0)
+STAR_FRACTION = 0.25
+
+
+def star_radius(problem, u: np.ndarray) -> float:
+    """ρ: the angle (rad) from unit ``u`` to the nearest kink hyperplane ⟨w, x_i⟩ = 0 not
+    through u (π/2 when σ has no kinks).  Inside this star G is exactly its linear model
+    G(u + th) = G(u) + tφ(h) (up to the sphere's curvature)."""
+    act = problem.activation
+    if not (act.piecewise_linear and act.has_kinks):
+        return math.pi / 2
+    nrm = np.linalg.norm(problem.X, axis=1)
+    ok = nrm > 0
+    z = np.abs(problem.X[ok] @ u) / nrm[ok]
+    off = z[z > 1e-9]
+    return float(np.arcsin(min(1.0, off.min()))) if off.size else math.pi / 2
+
+
+def kink_slope(problem, u: np.ndarray, sign: int, rho: float, samples: int = 256,
+               seed: int = 0) -> float | None:
+    """κ: the smallest rate (per radian) at which s·G falls away from a kink point u, over
+    tangent directions — random ones and ones inside each kink hyperplane through u (where
+    the slope is smallest) — or None when no kink passes through u (smooth point: the angle
+    then decays like e^{−λt} and needs no κ).  A balanced neuron's angular speed is the
+    tangential gradient, at least κ, so it crosses a distance r in at most r/κ."""
+    act = problem.activation
+    if not (act.piecewise_linear and act.has_kinks):
+        return None
+    nrm = np.linalg.norm(problem.X, axis=1)
+    Z = np.nonzero((nrm > 0) & (np.abs(problem.X @ u) <= 1e-9 * np.maximum(nrm, 1e-300)))[0]
+    if len(Z) == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    H = rng.normal(size=(samples, len(u)))
+    parts = [H]
+    for i in Z:  # directions inside the hyperplane of x_i
+        xi = problem.X[i] / nrm[i]
+        parts.append(H[: max(8, samples // len(Z))] - np.outer(H[: max(8, samples // len(Z))]
+                                                              @ xi, xi))
+    H = np.concatenate(parts)
+    H -= np.outer(H @ u, u)
+    H = H[np.linalg.norm(H, axis=1) > 1e-12]
+    H /= np.linalg.norm(H, axis=1, keepdims=True)
+    t = min(rho / 4, 1e-3)
+    V = u[None, :] + t * H
+    V /= np.linalg.norm(V, axis=1, keepdims=True)
+    Gu = float(problem.G(u[None])[0])
+    return float(np.min(sign * (Gu - problem.G(V)))) / t
+
+
+def probe_radius(problem, u: np.ndarray, sign: int, rate: float,
+                 settings: "ProbeSettings") -> float:
+    """The start radius of a probe at u: at most 1°, a quarter of the star (so the ring starts
+    where G is its linear model), and — at a kink — small enough to arrive within a quarter of
+    the run at the kink's slowest slope: r ≤ κ·duration/(4·rate)."""
+    rho = star_radius(problem, u)
+    r = min(R_MAX, STAR_FRACTION * rho)
+    kappa = kink_slope(problem, u, sign, rho)
+    if kappa is not None and kappa > 0:
+        r = min(r, kappa * settings.duration / max(rate, 1e-300) / 4)
+    return max(r, 1e-9)
 
 
 def tangent_ring(u: np.ndarray, radius: float, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -297,7 +387,12 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
             moved = float(angle_deg(ends[k][-1][1], ends[k][-2][1]))
             agree = g1 and g2 and abs(r1 - r2) <= PAIR_AGREEMENT * abs(r2) \
                 and moved <= PAIR_ANGLE_DEG
-            if not agree and steps[k] < settings.max_steps:  # else: its spread is its error bar
+            # a settled offset that is still shrinking with η: refine while the budget lasts
+            off_f = float(angle_deg(ends[k][-1][1], dirs[k]))
+            off_c = float(angle_deg(ends[k][-2][1], dirs[k]))
+            band = math.degrees(4 * math.sqrt(2) * settings.eta / 2 ** int(level[k]) / 16)
+            converging = off_f > band and off_f <= off_c / SHRINK
+            if (not agree or converging) and steps[k] < settings.max_steps:
                 again.append(k)
         todo = again
     out = []
@@ -320,5 +415,8 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
                                float(abs(r2 - r1)), g1 and g2,
                                float(settings.eta / 2 ** int(level[k])),
                                int(steps[k] + len(ends[k]) * settings.settle_steps),
-                               angle_uncertainty_deg=float(angle_deg(end_f, end_c))))
+                               angle_uncertainty_deg=float(angle_deg(end_f, end_c)),
+                               level_angles_deg=tuple(float(angle_deg(e[1], dirs[k]))
+                                                      for e in ends[k]),
+                               star=star_radius(problem, dirs[k])))
     return out

@@ -43,14 +43,19 @@ import numpy as np
 
 from numerics.init import init_weights
 from numerics.measure import angle_deg, clusters, directions, norms
-from numerics.probes import DEFAULT_PROBES, ProbeSettings, run_probes
+from numerics.probes import (
+    DEFAULT_PROBES,
+    STAR_FRACTION,
+    ProbeSettings,
+    probe_radius,
+    run_probes,
+    star_radius,
+)
 
 from .claim_exact import Finding
 from .claim_schema import Claim
 from .training import escape_level, rate_bound
 
-R_MAX_DEG = 1.0
-STAR_FRACTION = 0.25
 RATE_FLOOR = 2e-3
 RANDOM_ETA = 0.01
 SETTLE_DEG = 1.5
@@ -73,18 +78,6 @@ class RandomRun:
 RANDOM_RUNS = (RandomRun(256, 1e-8, 0, judged=False), RandomRun(1024, 1e-40, 1))
 
 
-def star_radius(problem, u: np.ndarray) -> float:
-    """ρ: the angle (rad) from unit ``u`` to the nearest kink hyperplane not through u (π/2 when
-    σ has no kinks)."""
-    if not (problem.activation.piecewise_linear and problem.activation.has_kinks):
-        return math.pi / 2
-    nrm = np.linalg.norm(problem.X, axis=1)
-    ok = nrm > 0
-    z = np.abs(problem.X[ok] @ u) / nrm[ok]
-    off = z[z > 1e-9]
-    return float(np.arcsin(min(1.0, off.min()))) if off.size else math.pi / 2
-
-
 def leading_G(problem, U: np.ndarray) -> np.ndarray:
     """G for piecewise-linear σ; its leading order σ'(0)⟨w, v⟩ for smooth σ."""
     act = problem.activation
@@ -99,10 +92,11 @@ def probe_side(problem, claim: Claim, settings: ProbeSettings = DEFAULT_PROBES,
         return [], [], {}
     dirs = np.array([c.direction for c in ex])
     rho = np.array([star_radius(problem, u) for u in dirs])
-    radii = np.minimum(math.radians(R_MAX_DEG), STAR_FRACTION * rho)
     Gu = np.abs(leading_G(problem, dirs))
     floor = 1e-6 * rate_bound(problem)
     lam_p = np.where(Gu > floor, Gu, np.maximum([c.growth_rate for c in ex], floor))
+    radii = np.array([probe_radius(problem, u, c.sign, lam, settings)
+                      for u, c, lam in zip(dirs, ex, lam_p)])
     res = run_probes(problem, dirs, [c.sign for c in ex], radii, lam_p, settings,
                      device=device)
     rows, findings = [], []
@@ -132,7 +126,14 @@ def probe_side(problem, claim: Claim, settings: ProbeSettings = DEFAULT_PROBES,
                                     f"claimed extremum {k}: probe neurons placed there did not "
                                     f"grow (claimed rate {c.growth_rate:.5g})", row))
             continue
-        if p.end_angle_deg > math.degrees(tau):
+        verdict = p.attractor(math.degrees(c.angle_tol))
+        row["attractor"] = verdict
+        if verdict == "unresolved":
+            row["note"] = (f"not resolved within the budget (offset {p.end_angle_deg:.3g}° "
+                           "still shrinking as the step is refined, or the finest step is not "
+                           "small against the star): judged by the exact side only")
+            continue
+        if verdict == "leaves":
             findings.append(Finding("training", k, "not_attractor",
                                     f"claimed extremum {k} (sign {c.sign:+d}) is not an "
                                     f"attractor: probe neurons started "
@@ -149,7 +150,9 @@ def probe_side(problem, claim: Claim, settings: ProbeSettings = DEFAULT_PROBES,
                                     f"tolerance {100 * rtol / c.growth_rate:.2g} %)", row))
     resolution = {"rotation_deg": max(taus, default=float("nan")),
                   "rate_rel": max(rtols, default=float("nan")),
-                  "not_probed": [row["claimed"] for row in rows if row.get("skipped")]}
+                  "not_probed": [row["claimed"] for row in rows if row.get("skipped")],
+                  "unresolved": [row["claimed"] for row in rows
+                                 if row.get("attractor") == "unresolved"]}
     return rows, findings, resolution
 
 
@@ -256,8 +259,7 @@ def _follow_up(problem, claim, runs, rows, groups, settings, device) -> list[Fin
         claimed = [c for c in claim.extrema if c.sign == sg]
         dist = min((float(angle_deg(end, c.direction)) - math.degrees(c.angle_tol)
                     for c in claimed), default=math.inf)
-        stays = not (p1.skipped or p2.skipped) and float(angle_deg(
-            end, p1.end_direction)) <= p2.angle_threshold_deg
+        stays = not p1.skipped and p2.attractor() == "stays"
         rec = {"run": ri, "direction": [round(float(x), 5) for x in centre], "sign": sg,
                "neurons": count, "rate": rate, "speed_deg_per_time": v,
                "probe_end": [round(float(x), 5) for x in end], "stays": bool(stays),

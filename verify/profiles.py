@@ -38,7 +38,7 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile("quick", examples=6, derandomize=True, min_examples=4),
+    "quick": Profile("quick", examples=3, derandomize=True, min_examples=3),
     "ci": Profile("ci", examples=1, derandomize=True, min_examples=1),
     "full": Profile("full", examples=25, derandomize=False, device="auto", min_examples=20),
 }

@@ -40,4 +40,4 @@ def _builtins():
 
 
 PROPERTY = Property("claim_check", CLAIM, _strategy, check, _builtins, uses_prediction=True,
-                    sizes={"quick": (2, 2), "ci": (0, 1), "full": (20, 20)})
+                    sizes={"quick": (1, 2), "ci": (0, 1), "full": (10, 8)})

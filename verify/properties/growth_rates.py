@@ -6,9 +6,8 @@ import math
 
 import numpy as np
 
-from numerics.probes import DEFAULT_PROBES, run_probes
+from numerics.probes import DEFAULT_PROBES, probe_radius, run_probes
 
-from ..claim_training import R_MAX_DEG, STAR_FRACTION, star_radius
 from ..example import Example
 from ..strategies import ALL_ACTIVATIONS, examples
 from .base import Outcome, Property, r
@@ -33,9 +32,9 @@ def check(ex: Example, theory, profile) -> Outcome:
     if pred.degenerate or not pred.extrema:
         return Outcome.not_applicable("no first-order prediction (G vanishes identically)")
     dirs = np.array([e.direction for e in pred.extrema])
-    rho = np.array([star_radius(p, u) for u in dirs])
-    radii = np.minimum(math.radians(R_MAX_DEG), STAR_FRACTION * rho)
     lam = np.array([max(e.growth_rate, 1e-12) for e in pred.extrema])
+    radii = np.array([probe_radius(p, e.direction, e.sign, lam_k, DEFAULT_PROBES)
+                      for e, lam_k in zip(pred.extrema, lam)])
     res = run_probes(p, dirs, [e.sign for e in pred.extrema], radii, lam, DEFAULT_PROBES,
                      seed=ex.seed, device=profile.device)
     rows, problems, excluded = [], [], []
@@ -53,14 +52,19 @@ def check(ex: Example, theory, profile) -> Outcome:
                      "relative_to_max": r(e.growth_rate / pred.lambda_max, 3),
                      "fitted": r(pr.rate), "rel_error": r(rel, 3),
                      "tolerance_rel": r(tol / e.growth_rate, 3),
-                     "end_angle_deg": r(pr.end_angle_deg, 3)})
+                     "end_angle_deg": r(pr.end_angle_deg, 3), "attractor": pr.attractor()})
         if not pr.grew:
             problems.append(f"extremum {k}: the probe did not grow (predicted "
                             f"{e.growth_rate:.5g})")
-        elif pr.end_angle_deg > tau:
+        elif pr.attractor() == "unresolved":
+            excluded.append({"extremum": k, "why": f"probe unresolved within the budget: its "
+                             f"offset ({pr.end_angle_deg:.2g}°) still shrinks as the step is "
+                             "refined, or the finest step is not small against the star"})
+            continue
+        if pr.grew and pr.attractor() == "leaves":
             problems.append(f"extremum {k}: probe neurons left it ({pr.end_angle_deg:.3g}° "
                             f"> {tau:.2g}°)")
-        elif not abs(pr.rate - e.growth_rate) <= tol:
+        elif pr.grew and not abs(pr.rate - e.growth_rate) <= tol:
             problems.append(f"extremum {k} (λ_k = {e.growth_rate / pred.lambda_max:.2f} "
                             f"λ_max): fitted rate {pr.rate:.5g}, predicted {e.growth_rate:.5g} "
                             f"({100 * rel:+.2f} %, tolerance {100 * tol / e.growth_rate:.2g} %)")
