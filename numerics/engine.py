@@ -55,6 +55,7 @@ from .device import select_device, select_dtype
 from .run_io import Run
 from .stepping import (  # noqa: F401  (figure1_schedule, record_grid: public here as before)
     ESCAPE_LEVEL,
+    SCHEDULES,
     StepRule,
     StopRule,
     TrainingDiverged,

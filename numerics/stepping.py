@@ -106,6 +106,10 @@ def figure1_schedule(epoch: int) -> float:
     return 2.0 ** -7 * f
 
 
+#: Learning-rate schedules by name (a config can name one: ``{"schedule": "figure1"}``).
+SCHEDULES = {"figure1": figure1_schedule}
+
+
 def _positive(value, name: str) -> None:
     if isinstance(value, np.ndarray):  # one value per problem (batched engine)
         if value.ndim == 1 and value.size and np.all(np.isfinite(value) & (value > 0)):

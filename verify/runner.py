@@ -115,7 +115,7 @@ def run_property(prop: Property, theory: Theory, profile: Profile,
     t0 = time.time()
     failing: dict = {}
 
-    def body(ex: Example):
+    def body(ex: Example, drawn: bool):
         # Shrinking budget: once SHRINK_SECONDS have passed since the first failure, every
         # further call passes, so hypothesis stops shrinking (it then reports the replay as
         # flaky, which is caught below).  The saved counterexample is the last failing example
@@ -127,11 +127,13 @@ def run_property(prop: Property, theory: Theory, profile: Profile,
         except Exception as exc:  # a crash is a failure too; hypothesis shrinks it
             o = Outcome(False, f"{type(exc).__name__}: {exc}", {})
         if not o.applicable:
-            from hypothesis import reject
-
             if "since" not in failing:
                 _record(res, ex, o)
-            reject()
+            if drawn:  # tell hypothesis to draw another example
+                from hypothesis import reject
+
+                reject()
+            return
         if "since" not in failing:
             _record(res, ex, o)
         if not o.passed:
@@ -147,7 +149,8 @@ def run_property(prop: Property, theory: Theory, profile: Profile,
                         deadline=None, database=None, print_blob=False,
                         phases=[Phase.explicit, Phase.generate]
                         + ([Phase.shrink] if profile.shrink else []),
-                        suppress_health_check=SUPPRESSED)(given(prop.strategy(profile))(body))
+                        suppress_health_check=SUPPRESSED)(
+            given(prop.strategy(profile))(lambda ex: body(ex, True)))
         if profile.seed is not None and not profile.derandomize:
             test = hyp_seed(profile.seed)(test)
         try:
@@ -162,11 +165,9 @@ def run_property(prop: Property, theory: Theory, profile: Profile,
     if profile.builtins and not failing:
         for ex in builtins:
             try:
-                body(ex)
+                body(ex, drawn=False)
             except PropertyFailed:
                 break
-            except HypothesisException:  # reject() outside a hypothesis run
-                pass
     res.seconds = time.time() - t0
     if failing:
         res.passed = False

@@ -1,0 +1,136 @@
+"""The claim check's power both ways, on datasets whose extrema are known exactly.
+
+Every dataset has integer (or exact) coordinates, so `sbias predict --exact` gives its extrema
+as sympy closed forms.  For each: the true claim (the exact prediction) must be accepted, and
+each of six wrong claims rejected — the slowest extremum dropped; the slowest rotated by 3°;
+the slowest growth rate × 1.25; the fastest × 1.10; a spurious extra direction; one sign
+flipped.  The table records the verdict and which side (exact, training) gave it, and the
+time of each check.  Writes ``benchmarks/results_claim_power.md``.
+
+    python3 benchmarks/claim_power.py [--out benchmarks/results_claim_power.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+OUT = Path(__file__).with_name("results_claim_power.md")
+
+
+def datasets() -> dict:
+    """name -> (X, y, activation, loss): integer data, extrema known in closed form."""
+    rng = np.random.default_rng(2024)
+    out = {
+        "3-D XOR (4 vertex maxima, 2 minima)": (
+            [[1, 0, 0], [-1, 0, 0], [0, 0, 1], [0, 0, -1], [0, 1, 0], [0, -1, 0]],
+            [1, 1, 1, 1, -1, -1], "relu", "logistic"),
+        "symmetric XOR, 2-D": ([[1, 0], [-1, 0], [0, 1], [0, -1]], [-1, -1, 1, 1],
+                               "relu", "logistic"),
+        "generic 2-D, 6 points": ([[4, 1], [-2, 4], [-4, -3], [3, -4], [1, 5], [-5, 2]],
+                                  [1, -1, 1, -1, -1, 1], "relu", "logistic"),
+    }
+    for k, (loss, act) in enumerate([("logistic", "relu"), ("square", "relu"),
+                                     ("exponential", "relu"), ("logistic", "leaky_relu:1/10"),
+                                     ("logistic", "abs"), ("square", "relu"),
+                                     ("exponential", "leaky_relu:1/10")]):
+        X = rng.integers(-5, 6, size=(12, 3))
+        X[np.all(X == 0, axis=1)] = 1
+        y = rng.integers(-3, 4, size=12) if loss == "square" else rng.choice([-1, 1], 12)
+        out[f"generic 3-D integer #{k} ({act}, {loss})"] = (X.tolist(), y.tolist(), act, loss)
+    return out
+
+
+def variants(pj: dict) -> dict:
+    """The true claim and the six wrong ones (predict's JSON)."""
+    from verify.theory_bundle import _rotate
+
+    ex = pj["extrema"]
+    rates = [e["growth_rate"] for e in ex]
+    ks, kf = int(np.argmin(rates)), int(np.argmax(rates))
+    out = {"true": pj}
+    v = copy.deepcopy(pj)
+    v["extrema"].pop(ks)
+    out["drop slowest"] = v
+    v = copy.deepcopy(pj)
+    v["extrema"][ks]["direction"] = list(_rotate(np.array(v["extrema"][ks]["direction"]), 3.0))
+    out["rotate slowest 3°"] = v
+    v = copy.deepcopy(pj)
+    v["extrema"][ks]["G"] *= 1.25
+    v["extrema"][ks]["growth_rate"] *= 1.25
+    out["slowest rate ×1.25"] = v
+    v = copy.deepcopy(pj)
+    v["extrema"][kf]["G"] *= 1.10
+    v["extrema"][kf]["growth_rate"] *= 1.10
+    out["fastest rate ×1.10"] = v
+    v = copy.deepcopy(pj)
+    u = np.random.default_rng(7).normal(size=len(ex[0]["direction"]))
+    v["extrema"].append({"direction": list(u / np.linalg.norm(u)), "sign": 1,
+                         "G": max(rates), "growth_rate": max(rates)})
+    out["spurious extra"] = v
+    v = copy.deepcopy(pj)
+    v["extrema"][kf]["sign"] *= -1
+    v["extrema"][kf]["G"] *= -1
+    out["sign flipped"] = v
+    return out
+
+
+def main(argv=None) -> int:
+    import torch
+
+    from theory.extrema import predict
+    from theory.problem import Problem
+    from verify.claim import check_claim
+
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--only", default=None, help="substring of the dataset names to run")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    rows = []
+    for name, (X, y, act, loss) in datasets().items():
+        if args.only and args.only not in name:
+            continue
+        p = Problem.from_arrays(np.array(X, dtype=object), np.array(y, dtype=object), act,
+                                loss)
+        truth = predict(p, exact=True)
+        kinds = {k: sum(e.kind == k for e in truth.extrema) for k in ("smooth", "kink",
+                                                                        "degenerate")}
+        slow = min(e.growth_rate for e in truth.extrema) / truth.lambda_max
+        verdicts = {}
+        for vname, claim in variants(truth.to_json()).items():
+            t0 = time.time()
+            v = check_claim(p, claim, truth=truth)
+            sides = "+".join(sorted({f.side for f in v.findings}))
+            verdicts[vname] = ("accepted" if v.passed else f"rejected ({sides})",
+                               round(time.time() - t0, 1))
+        row = {"dataset": name, "n": p.n, "d": p.d, "extrema": len(truth.extrema),
+               "kinds": kinds, "slowest/λ_max": round(slow, 3), "verdicts": verdicts}
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+        rows.append(row)
+    names = list(variants({"extrema": [{"direction": [1, 0], "sign": 1, "G": 1,
+                                        "growth_rate": 1}] * 2}))
+    lines = ["# Claim check: power both ways", "",
+             f"Machine: {platform.machine()}, {platform.processor() or 'CPU'}; one torch "
+             "thread.  Each cell: the verdict (and the side that gave it) and seconds.", "",
+             "| dataset | n, d | extrema (smooth/kink/degenerate) | slowest/λ_max | "
+             + " | ".join(names) + " |", "|" + "---|" * (4 + len(names))]
+    for r in rows:
+        k = r["kinds"]
+        cells = [f"{r['verdicts'][n][0]}, {r['verdicts'][n][1]} s" for n in names]
+        lines.append(f"| {r['dataset']} | {r['n']}, {r['d']} | {r['extrema']} "
+                     f"({k['smooth']}/{k['kink']}/{k['degenerate']}) | {r['slowest/λ_max']} | "
+                     + " | ".join(cells) + " |")
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
