@@ -25,7 +25,7 @@ from theory.xor import xor_closed_forms
 
 
 def _conserved(W: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """``a_j² − |w_j|²`` per neuron (DESIGN §2: conserved for 1-homogeneous σ)."""
+    """``a_j² − |w_j|²`` per neuron (conserved for 1-homogeneous σ: docs/theory.md)."""
     return np.asarray(a) ** 2 - np.sum(np.asarray(W) ** 2, axis=-1)
 
 
@@ -37,7 +37,8 @@ def _xor(alpha: float, mu: float) -> list[dict]:
 class Theory:
     """What a property may ask of the theory.
 
-    * ``predict(problem, **kw) -> Prediction``: the extremal directions (DESIGN §4 schema);
+    * ``predict(problem, **kw) -> Prediction``: the extremal directions (predict's schema,
+      docs/cli.md);
     * ``early_rhs(problem) -> rhs(W, a) -> (dW, da)``: the early-phase system ``w' = a∇G``,
       ``a' = G``;
     * ``reduced(problem, W0, a0, dts) -> trajectory`` with ``.W`` (T×m×d), ``.a`` (T×m): the
@@ -134,9 +135,11 @@ class _ScaledG:
         return self._k * self._p.grad_G(W, weights)
 
 
+#: Planted wrong later-phase theories (built in :mod:`verify.later_theory`).
+LATER_PLANTS = ("g_t_early_extrema", "xor_cos_2alpha", "xor_swap_residuals")
 PLANTS = ("rotate", "flip_sign", "growth", "growth_top", "growth_slowest", "drop",
           "drop_slowest", "ignore_kinks", "extra", "basins_reversed", "weights", "conserved_sum",
-          "xor_rotate", "xor_growth")
+          "xor_rotate", "xor_growth") + LATER_PLANTS
 PERTURBATIONS = ("rotate", "flip_sign", "growth", "growth_top", "growth_slowest", "drop",
                  "drop_slowest", "ignore_kinks", "extra", "basins_reversed")
 
@@ -153,7 +156,12 @@ def planted(how: str, arg: float | None = None) -> Theory:
     ``weights`` (× arg, default 1.5): the early-phase system and reduced integrator use wrong
     loss weights ``c_i → arg·c_i``.
     ``conserved_sum``: claims ``a² + |w|²`` is conserved.  ``xor_rotate`` (arg degrees),
-    ``xor_growth`` (× arg): wrong XOR closed forms."""
+    ``xor_growth`` (× arg): wrong XOR closed forms.  ``LATER_PLANTS``: wrong later-phase
+    theories (:func:`verify.later_theory.planted_later`)."""
+    if how in LATER_PLANTS:  # see verify.later_theory.planted_later
+        from .later_theory import planted_later
+
+        return planted_later(how)
     base = package_theory()
     if how in PERTURBATIONS:
         default = {"rotate": 10.0, "growth": 1.5, "growth_top": 1.5,
@@ -196,20 +204,3 @@ def planted(how: str, arg: float | None = None) -> Theory:
 
         return replace(base, name=f"planted:{how}", xor=xor)
     raise InputError(f"unknown planted theory {how!r}; known: {', '.join(PLANTS)}")
-
-
-# ----------------------------------------------------------------------------- later phase
-# Planted wrong later-phase theories (built in verify.later_theory); planted() dispatches.
-LATER_PLANTS = ("g_t_early_extrema", "xor_cos_2alpha", "xor_swap_residuals")
-PLANTS = PLANTS + LATER_PLANTS
-_planted_early_phase = planted
-
-
-def planted(how: str, arg: float | None = None) -> Theory:  # noqa: F811
-    """:func:`_planted_early_phase`, or a planted later-phase theory (``LATER_PLANTS``, see
-    :func:`verify.later_theory.planted_later`)."""
-    if how in LATER_PLANTS:
-        from .later_theory import planted_later
-
-        return planted_later(how)
-    return _planted_early_phase(how, arg)

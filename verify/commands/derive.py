@@ -1,4 +1,4 @@
-"""``sbias derive``: print the sympy derivation of the early-phase dynamics (DESIGN §2, §4).
+"""``sbias derive``: print the sympy derivation of the early-phase dynamics (docs/theory.md).
 
 Steps: gradient flow, ε expansion, loss weights c_i, G, the early-phase system, the
 conservation law (and whether it holds for this σ), the polar form, the d = 2 angle equation,

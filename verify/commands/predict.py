@@ -1,4 +1,4 @@
-"""``sbias predict``: the extremal directions of G for a dataset (DESIGN §4)."""
+"""``sbias predict``: the extremal directions of G for a dataset (docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def register(subparsers) -> None:
     add_activation_loss(p)
     p.add_argument("--exact", action="store_true",
                    help="also print sympy closed forms of each direction and G")
-    p.add_argument("--json", action="store_true", help="JSON on stdout (DESIGN §4 schema)")
+    p.add_argument("--json", action="store_true", help="JSON on stdout (schema: docs/cli.md)")
     p.add_argument("--init", default="small_a", choices=("small_a", "balanced"),
                    help="initialisation for the basins: small_a (|a| ≪ |w|, a takes the sign of "
                         "G) or balanced (|a| = |w|, random sign); default small_a")

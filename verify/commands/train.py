@@ -1,4 +1,4 @@
-"""``sbias train``: train the two-layer network on a data file or a built-in dataset (DESIGN §4).
+"""``sbias train``: train the two-layer network on a data file or a built-in dataset (docs/cli.md).
 
 Writes ``RUN.npz`` (``W``, ``a``, ``times``, ``loss``, and ``W_traj``/``a_traj`` when recorded;
 the data ``X``, ``y``, the activation and loss it was trained on; the provenance record; see

@@ -75,7 +75,8 @@ def register(sub) -> None:
 
 PLANT_HELP = ("rotate:DEG", "flip_sign", "growth:K", "growth_top:K", "growth_slowest:K", "drop",
               "drop_slowest", "ignore_kinks", "extra", "basins_reversed", "weights:K",
-              "conserved_sum", "xor_rotate:DEG", "xor_growth:K")
+              "conserved_sum", "xor_rotate:DEG", "xor_growth:K", "g_t_early_extrema",
+              "xor_cos_2alpha", "xor_swap_residuals")
 
 
 def _theory(args):

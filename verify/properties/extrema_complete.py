@@ -45,7 +45,7 @@ def sphere_flow_ends(p, U0, s, steps=1500, eta0=0.05, eta1=1e-6):
     if act.piecewise_linear:
         grad = p.grad_G
     else:
-        v = act.deriv0 * p.v  # leading-order G for smooth σ (DESIGN §2)
+        v = act.deriv0 * p.v  # leading-order G for smooth σ (docs/theory.md)
         def grad(V):
             return np.broadcast_to(v, V.shape)
     for eta in eta0 * (eta1 / eta0) ** (np.arange(steps) / (steps - 1)):
