@@ -137,22 +137,23 @@ R_MAX = math.radians(1.0)
 STAR_FRACTION = 0.25
 
 
-def star_radius(problem, u: np.ndarray) -> float:
+def star_radius(problem, u: np.ndarray, through: float = 1e-9) -> float:
     """ρ: the angle (rad) from unit ``u`` to the nearest kink hyperplane ⟨w, x_i⟩ = 0 not
     through u (π/2 when σ has no kinks).  Inside this star G is exactly its linear model
-    G(u + th) = G(u) + tφ(h) (up to the sphere's curvature)."""
+    G(u + th) = G(u) + tφ(h) (up to the sphere's curvature).  A hyperplane within ``through``
+    rad of u counts as through it (a direction known only to that precision)."""
     act = problem.activation
     if not (act.piecewise_linear and act.has_kinks):
         return math.pi / 2
     nrm = np.linalg.norm(problem.X, axis=1)
     ok = nrm > 0
     z = np.abs(problem.X[ok] @ u) / nrm[ok]
-    off = z[z > 1e-9]
+    off = z[z > np.sin(through)]
     return float(np.arcsin(min(1.0, off.min()))) if off.size else math.pi / 2
 
 
 def kink_slope(problem, u: np.ndarray, sign: int, rho: float, samples: int = 256,
-               seed: int = 0) -> float | None:
+               seed: int = 0, through: float = 1e-9) -> float | None:
     """κ: the smallest rate (per radian) at which s·G falls away from a kink point u, over
     tangent directions — random ones and ones inside each kink hyperplane through u (where
     the slope is smallest) — or None when no kink passes through u (smooth point: the angle
@@ -162,7 +163,8 @@ def kink_slope(problem, u: np.ndarray, sign: int, rho: float, samples: int = 256
     if not (act.piecewise_linear and act.has_kinks):
         return None
     nrm = np.linalg.norm(problem.X, axis=1)
-    Z = np.nonzero((nrm > 0) & (np.abs(problem.X @ u) <= 1e-9 * np.maximum(nrm, 1e-300)))[0]
+    Z = np.nonzero((nrm > 0) & (np.abs(problem.X @ u)
+                                <= np.sin(through) * np.maximum(nrm, 1e-300)))[0]
     if len(Z) == 0:
         return None
     rng = np.random.default_rng(seed)
@@ -184,13 +186,14 @@ def kink_slope(problem, u: np.ndarray, sign: int, rho: float, samples: int = 256
 
 
 def probe_radius(problem, u: np.ndarray, sign: int, rate: float,
-                 settings: "ProbeSettings") -> float:
+                 settings: "ProbeSettings", through: float = 1e-9) -> float:
     """The start radius of a probe at u: at most 1°, a quarter of the star (so the ring starts
     where G is its linear model), and — at a kink — small enough to arrive within a quarter of
-    the run at the kink's slowest slope: r ≤ κ·duration/(4·rate)."""
-    rho = star_radius(problem, u)
+    the run at the kink's slowest slope: r ≤ κ·duration/(4·rate).  ``through``: see
+    :func:`star_radius`."""
+    rho = star_radius(problem, u, through)
     r = min(R_MAX, STAR_FRACTION * rho)
-    kappa = kink_slope(problem, u, sign, rho)
+    kappa = kink_slope(problem, u, sign, rho, through=through)
     if kappa is not None and kappa > 0:
         r = min(r, kappa * settings.duration / max(rate, 1e-300) / 4)
     return max(r, 1e-9)
@@ -259,22 +262,21 @@ def relative_rate(problem, u: np.ndarray) -> float:
     return out
 
 
-def base_level(radius: float, settings: "ProbeSettings") -> int:
+def base_level(star: float, settings: "ProbeSettings") -> int:
     """The probe's first step level j (step parameter η·2^{-j}): under the adaptive rule a
     neuron moves by at most √2·η rad per step.  The pair (η_j, η_j/2) starts where the finer
-    step is at most the star's radius ρ = 4·radius, so that at least one of the two cannot
-    cross the whole star in one step: √2·η·2^{-j} ≤ 2ρ = 8·radius.  A probe that still hops out
-    of its basin at the coarser step makes the pair disagree, and finer levels follow (see
-    :func:`run_probes`)."""
-    eta_max = 8 * radius / math.sqrt(2)
+    step is at most the star's radius ρ, so that at least one of the two cannot cross the whole
+    star in one step: √2·η·2^{-j} ≤ 2ρ.  A probe that still hops out of its basin at the
+    coarser step makes the pair disagree, and finer levels follow (see :func:`run_probes`)."""
+    eta_max = 2 * star / math.sqrt(2)
     return max(0, int(math.ceil(math.log2(settings.eta / eta_max)))) if eta_max > 0 else 60
 
 
 def estimated_steps(problem, u: np.ndarray, rate: float, settings: "ProbeSettings",
-                    radius: float = 1.0) -> float:
+                    star: float = math.pi / 2) -> float:
     """Steps of a probe's base pair (η_j and η_j/2, duration/rate each):
     3·duration·ρ/(rate·η_j), ρ the relative rate at u (:func:`relative_rate`)."""
-    eta = settings.eta / 2 ** base_level(radius, settings)
+    eta = settings.eta / 2 ** base_level(star, settings)
     return 3 * settings.duration * relative_rate(problem, u) / max(rate, 1e-300) / eta
 
 
@@ -325,7 +327,7 @@ def _settled_ends(problem, runs, levels, settings, device):
 
 
 def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEFAULT_PROBES,
-               *, seed: int = 0, device="cpu") -> list[ProbeResult]:
+               *, seed: int = 0, device="cpu", through: float = 1e-9) -> list[ProbeResult]:
     """One probe per direction (rows of ``dirs``, unit), with its sign, start radius (rad) and
     the rate ``rates[k] > 0`` that sets its duration ``settings.duration / rates[k]``.
 
@@ -334,20 +336,22 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
     are Richardson-extrapolated from the pair: gradient descent's chattering at a kink biases
     both at first order in η (a kink whose slope φ is small in some direction holds the
     discrete equilibrium O(η·max slope/min slope) off the extremum).  Probes train together
-    in one batched program per step level (:func:`base_level`)."""
+    in one batched program per step level (:func:`base_level`, from the star at each direction,
+    with ``through`` as in :func:`star_radius`)."""
     dirs = np.asarray(dirs, dtype=float)
     radii = np.asarray(radii, dtype=float)
     rates = np.asarray(rates, dtype=float)
     K, d = dirs.shape
     if K == 0:
         return []
+    stars = np.array([star_radius(problem, dirs[k], through) for k in range(K)])
     cost = np.array([estimated_steps(problem, dirs[k], float(rates[k]), settings,
-                                     float(radii[k])) for k in range(K)])
+                                     float(stars[k])) for k in range(K)])
     rng = np.random.default_rng(seed)
     P = settings.neurons
     durations = settings.duration / np.maximum(rates, 1e-300)
     W0, a0 = _initial_weights(problem, dirs, signs, radii, rates, durations, P, rng)
-    level = np.array([base_level(float(r), settings) for r in radii])
+    level = np.array([base_level(float(s), settings) for s in stars])
     live = cost <= settings.max_steps
 
     def train_levels(ks, lev):
@@ -418,5 +422,5 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
                                angle_uncertainty_deg=float(angle_deg(end_f, end_c)),
                                level_angles_deg=tuple(float(angle_deg(e[1], dirs[k]))
                                                       for e in ends[k]),
-                               star=star_radius(problem, dirs[k])))
+                               star=float(stars[k])))
     return out

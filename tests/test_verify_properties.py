@@ -107,3 +107,21 @@ def test_conservation_fails_for_a_non_homogeneous_activation():
 def test_every_property_has_a_planted_failure():
     names = {(p.values if hasattr(p, "values") else p)[0] for p in PLANTS}
     assert names == {p.name for p in PROPERTIES}
+
+
+def test_width_independence_false_alarm_regression():
+    """The counterexample an uncalibrated width_independence reported on the true theory
+    ("m=16: extremum 2 (basin 0.361) has no neuron"): with an exact binomial test at the
+    property's share of the budget, the true theory passes on it at every width."""
+    X = np.array([[0.00428005, -0.00719417, -0.01434458], [-0.01510851, 0.00978969, 0.01289861],
+                  [0.00333237, 0.00717177, 0.00136328], [0.01359601, 0.00987042, -0.01553942],
+                  [0.01116888, -0.01457545, 0.00717673], [-0.01013576, 0.01134934, 0.00129566],
+                  [-0.006259, -0.00241602, -0.01474001]])
+    y = np.array([-1.0, -1, -1, -1, -1, -1, 1])
+    prop = BY_NAME["width_independence"]
+    from dataclasses import replace
+
+    for seed in (0, 1, 2):
+        o = prop.check(Example(X, y, "relu", "logistic", seed), package_theory(),
+                       replace(PROFILES["full"], alpha=0.01 / 14 / 26, device="cpu"))
+        assert o.applicable and o.passed, o.message

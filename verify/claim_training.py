@@ -61,6 +61,7 @@ RANDOM_ETA = 0.01
 SETTLE_DEG = 1.5
 MATCH_DEG = 2.0
 GROWING = 0.1
+FOLLOW_THROUGH = math.sqrt(2) * RANDOM_ETA  # rad: a trained direction's chattering band
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,17 @@ def probe_side(problem, claim: Claim, settings: ProbeSettings = DEFAULT_PROBES,
     if not ex:
         return [], [], {}
     dirs = np.array([c.direction for c in ex])
-    rho = np.array([star_radius(problem, u) for u in dirs])
+    # a claimed direction is known to its written precision: hyperplanes that close count as
+    # through it (its kinks)
+    through = max((c.angle_tol for c in ex), default=0.0) + 1e-9
+    rho = np.array([star_radius(problem, u, through) for u in dirs])
     Gu = np.abs(leading_G(problem, dirs))
     floor = 1e-6 * rate_bound(problem)
     lam_p = np.where(Gu > floor, Gu, np.maximum([c.growth_rate for c in ex], floor))
-    radii = np.array([probe_radius(problem, u, c.sign, lam, settings)
+    radii = np.array([probe_radius(problem, u, c.sign, lam, settings, through)
                       for u, c, lam in zip(dirs, ex, lam_p)])
     res = run_probes(problem, dirs, [c.sign for c in ex], radii, lam_p, settings,
-                     device=device)
+                     device=device, through=through)
     rows, findings = [], []
     taus, rtols = [], []
     for k, (c, p) in enumerate(zip(ex, res)):
@@ -228,7 +232,10 @@ def random_side(problem, claim: Claim, runs=RANDOM_RUNS, settings=DEFAULT_PROBES
 def _follow_up(problem, claim, runs, rows, groups, settings, device) -> list[Finding]:
     """Does a group of settled neurons that no claimed extremum explains sit at an attractor?
 
-    Stage 1: a probe from the group's centre for ``T_f = max(12/λ_g, 10 τ/v_g)`` (λ_g the
+    The group's centre is a trained direction, known to about the chattering band of the step
+    (√2·η = 0.8° at η = 0.01): kink hyperplanes within ``FOLLOW_THROUGH`` of it count as
+    through it.  Stage 1: a probe from the group's centre for
+    ``T_f = max(12/λ_g, 10 τ/v_g)`` (λ_g the
     group's growth rate, v_g its angular speed over the last third of its run, τ the probe
     attractor threshold): a group in slow transit (sliding along a nearly flat kink ridge, or
     lingering at a saddle) moves on by ≥ 10 τ.  Stage 2: the same attractor test as a claimed
@@ -244,15 +251,16 @@ def _follow_up(problem, claim, runs, rows, groups, settings, device) -> list[Fin
     where = settings
     dirs = np.array([g[1] for g in groups])
     signs = [g[2] for g in groups]
-    rho = np.array([star_radius(problem, u) for u in dirs])
+    tr = FOLLOW_THROUGH
+    rho = np.array([star_radius(problem, u, tr) for u in dirs])
     radii = np.minimum(math.radians(0.25), STAR_FRACTION * rho)
     first = run_probes(problem, dirs, signs, radii, settings.duration / T_f, where,
-                       device=device)
+                       device=device, through=tr)
     ends = np.array([p.end_direction for p in first])
-    rho2 = np.array([star_radius(problem, u) for u in ends])
+    rho2 = np.array([star_radius(problem, u, tr) for u in ends])
     radii2 = np.minimum(math.radians(0.25), STAR_FRACTION * rho2)
     second = run_probes(problem, ends, signs, radii2, settings.duration / (T_f / 4), where,
-                        seed=1, device=device)
+                        seed=1, device=device, through=tr)
     for g, p1, p2 in zip(groups, first, second):
         ri, centre, sg, count, rate, v = g
         end = p2.end_direction

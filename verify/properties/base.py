@@ -80,6 +80,18 @@ def resolving_step(problem, pred):
     return eta, None
 
 
+def no_prediction(problem, pred) -> "Outcome | None":
+    """The outcome when the theory predicts no extremum: not applicable on data where G
+    vanishes identically (no first-order prediction exists), a failure otherwise (the theory
+    misses every extremum the data have).  None when there is something to check."""
+    if pred.extrema and not pred.degenerate:
+        return None
+    if problem.G_identically_zero:
+        return Outcome.not_applicable("no first-order prediction (G vanishes identically)")
+    return Outcome(False, "the theory predicts no extremum, but G does not vanish identically",
+                   {"extrema": len(pred.extrema), "degenerate": bool(pred.degenerate)})
+
+
 def r(x: float, k: int = 6) -> float:
     """Round a measured number for the report."""
     return float(f"{float(x):.{k}g}")

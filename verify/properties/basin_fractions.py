@@ -9,7 +9,7 @@ from numerics.measure import match
 from ..example import Example
 from ..strategies import PL_ACTIVATIONS, examples
 from ..training import train_to_escape
-from .base import Outcome, Property, binomial_two_sided, r, resolving_step
+from .base import Outcome, Property, binomial_two_sided, no_prediction, r, resolving_step
 
 CLAIM = ("In 2-D, with isotropic directions and |a| ≪ |w| at start (ε = 1e-24, a long early "
          "phase), the number of neurons within 3° of each extremum at escape is binomial with "
@@ -30,8 +30,8 @@ GRID_ERR = 4.0 / 2**16
 def check(ex: Example, theory, profile) -> Outcome:
     p = ex.problem()
     pred = theory.predict(p, basins=True, init="small_a", seed=ex.seed)
-    if pred.degenerate or not pred.extrema:
-        return Outcome.not_applicable("no first-order prediction (G vanishes identically)")
+    if (none := no_prediction(p, pred)) is not None:
+        return none
     if any(e.basin_fraction is None for e in pred.extrema):
         return Outcome.not_applicable("the theory predicts no basin fractions")
     eta, why = resolving_step(p, pred)

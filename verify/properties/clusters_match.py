@@ -9,7 +9,7 @@ from numerics.measure import match
 
 from ..strategies import PL_ACTIVATIONS, examples
 from ..training import ETA, train_eps_sweep
-from .base import Outcome, Property, r
+from .base import Outcome, Property, no_prediction, r
 
 CLAIM = ("Trained from small initialisation until escape, at least 1 − δ of the network's "
          "squared norm lies within τ of a predicted extremum of the same sign (τ = 2°, δ = 1 %), "
@@ -34,8 +34,8 @@ DELTA = 0.01
 def check(ex, theory, profile) -> Outcome:
     p = ex.problem()
     pred = theory.predict(p, basins=False)
-    if pred.degenerate or not pred.extrema:
-        return Outcome.not_applicable("no first-order prediction (G vanishes identically)")
+    if (none := no_prediction(p, pred)) is not None:
+        return none
     runs = train_eps_sweep(p, M, EPSS, ex.seed, device=profile.device)
     ev = {"tau_deg": TAU_DEG, "delta": DELTA, "eta": ETA, "extrema": len(pred.extrema)}
     ok, msg = True, ""

@@ -7,7 +7,7 @@ import numpy as np
 from ..example import Example
 from ..strategies import ALL_ACTIVATIONS, examples
 from ..training import train_eps_sweep
-from .base import Outcome, Property, r
+from .base import Outcome, Property, no_prediction, r
 
 CLAIM = ("The escape time satisfies t*(ε) = log(1/ε)/λ_max + O(1): measured on gradient "
          "descent's own clock (each step of length dt counted as log(1 + λ_max dt)/λ_max, the "
@@ -40,8 +40,8 @@ def _tau_at(run, lam: float) -> float:
 def check(ex: Example, theory, profile) -> Outcome:
     p = ex.problem()
     pred = theory.predict(p, basins=False)
-    if pred.degenerate or not pred.lambda_max:
-        return Outcome.not_applicable("no first-order prediction (G vanishes identically)")
+    if (none := no_prediction(p, pred)) is not None:
+        return none
     lam = pred.lambda_max
     close = [e.growth_rate / lam for e in pred.extrema if 0.9 * lam < e.growth_rate < lam]
     tilt = max((1 - q for q in close), default=0.0)

@@ -10,7 +10,7 @@ from numerics.probes import DEFAULT_PROBES, probe_radius, run_probes
 
 from ..example import Example
 from ..strategies import ALL_ACTIVATIONS, examples
-from .base import Outcome, Property, r
+from .base import Outcome, Property, no_prediction, r
 
 CLAIM = ("A neuron at a predicted extremum u_k grows like exp(λ_k t) with λ_k = |G(u_k)|: for "
          "EVERY predicted extremum (the slowest included) a balanced probe started in its star "
@@ -29,8 +29,8 @@ RATE_FLOOR = 2e-3
 def check(ex: Example, theory, profile) -> Outcome:
     p = ex.problem()
     pred = theory.predict(p, basins=False)
-    if pred.degenerate or not pred.extrema:
-        return Outcome.not_applicable("no first-order prediction (G vanishes identically)")
+    if (none := no_prediction(p, pred)) is not None:
+        return none
     dirs = np.array([e.direction for e in pred.extrema])
     lam = np.array([max(e.growth_rate, 1e-12) for e in pred.extrema])
     radii = np.array([probe_radius(p, e.direction, e.sign, lam_k, DEFAULT_PROBES)

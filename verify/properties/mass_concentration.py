@@ -11,7 +11,7 @@ from numerics.measure import match
 from ..example import Example
 from ..strategies import PL_ACTIVATIONS, examples
 from ..training import train_eps_sweep
-from .base import Outcome, Property, r, resolving_step
+from .base import Outcome, Property, no_prediction, r, resolving_step
 
 CLAIM = ("At escape the share of the squared norm held by the cluster at u_k scales like "
          "ε^{2(1 − λ_k/λ_max)} (with gradient descent's own growth per step, "
@@ -46,8 +46,8 @@ def predicted_exponent(runs, lam_k: float, lam_max: float) -> float:
 def check(ex, theory, profile) -> Outcome:
     p = ex.problem()
     pred = theory.predict(p, basins=False)
-    if pred.degenerate or not pred.lambda_max:
-        return Outcome.not_applicable("no first-order prediction (G vanishes identically)")
+    if (none := no_prediction(p, pred)) is not None:
+        return none
     lam = pred.lambda_max
     slower = [e for e in pred.extrema if e.growth_rate < 0.99 * lam]
     if not slower:

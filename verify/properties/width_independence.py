@@ -11,7 +11,7 @@ from numerics.measure import match
 from ..example import Example
 from ..strategies import PL_ACTIVATIONS, examples
 from ..training import train_to_escape
-from .base import Outcome, Property, binomial_tail_le, r, resolving_step
+from .base import Outcome, Property, binomial_tail_le, no_prediction, r, resolving_step
 
 CLAIM = ("For widths m = 16, 128, 1024 the neurons go to the same predicted extrema (ε = 1e-24, "
          "a long early phase): at every width at most 1 % of the squared norm lies farther "
@@ -39,8 +39,8 @@ def check(ex: Example, theory, profile) -> Outcome:
     p = ex.problem()
     pred = theory.predict(p, basins=True, init="small_a", basin_samples=BASIN_SAMPLES,
                           seed=ex.seed)
-    if pred.degenerate or not pred.extrema:
-        return Outcome.not_applicable("no first-order prediction (G vanishes identically)")
+    if (none := no_prediction(p, pred)) is not None:
+        return none
     K = len(pred.extrema)
     lam = pred.lambda_max
     # Bonferroni: the example's share over (extrema × widths) occupancy tests
