@@ -387,20 +387,13 @@ def main() -> None:
     only = set(args.only.split(","))
     lines = ["# Training benchmarks (benchmarks/bench_train.py)", "", f"Machine: {machine()}",
              "", "Ratios are measured side by side in one run (interleaved where possible).", ""]
-    if "1" in only:
-        bench_figure2(lines, args.reps)
-    if "1b" in only:
-        bench_scaling(lines)
-    if "1c" in only:
-        bench_small(lines)
-    if "1d" in only:
-        bench_agreement(lines)
-    if "2" in only:
-        bench_batched(lines)
-    if "3" in only:
-        bench_adaptive(lines)
-    if "4" in only:
-        bench_gpu(lines)
+    benches = {"1": lambda: bench_figure2(lines, args.reps), "1b": lambda: bench_scaling(lines),
+               "1c": lambda: bench_small(lines), "1d": lambda: bench_agreement(lines),
+               "2": lambda: bench_batched(lines), "3": lambda: bench_adaptive(lines),
+               "4": lambda: bench_gpu(lines)}
+    for key, bench in benches.items():  # in this order, whatever the order of --only
+        if key in only:
+            bench()
     text = "\n".join(lines) + "\n"
     from theory.atomic import atomic_write_text
 

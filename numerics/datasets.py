@@ -4,9 +4,9 @@ Labels are ±1 (float64) for classification sets; ``generic`` with ``target="rea
 targets (use the square loss).  The same ``seed`` always gives the same arrays
 (``numpy.random.default_rng``).
 
-Cluster noise (DESIGN §5): every point is its cluster centre plus ``N(0, σ² I)`` noise kept only
-inside the ball of radius δ (rejection sampling).  ``symmetric=1`` ("shifted and reflected"):
-the noise vectors of each ± pair of clusters are drawn once and used as ``c + ξ`` and
+Cluster noise (the paper's replication files): every point is its cluster centre plus ``N(0, σ² I)``
+noise kept only inside the ball of radius δ (rejection sampling).  ``symmetric=1`` ("shifted and
+reflected"): the noise vectors of each ± pair of clusters are drawn once and used as ``c + ξ`` and
 ``−(c + ξ)``, so the data set is exactly invariant under ``x → −x``.
 
 ================= ==========================================================================
@@ -132,7 +132,8 @@ def xor_ood(n: int = 256, mu: float = 1.0, angle_neg: float = math.pi / 4,
 
 def xor3d(n: int = 6, mu: float = 1.0, sigma: float = 0.0, delta: float = 0.01,
           symmetric: int = 1, seed: int = 0):
-    """3-D XOR-like data: ±μ e1, ±μ e3 labelled +1, ±μ e2 labelled −1 (DESIGN §2)."""
+    """3-D XOR-like data: ±μ e1, ±μ e3 labelled +1, ±μ e2 labelled −1 (docs/theory.md, "The XOR
+    family": positive features (±1, 0, ±1)/√2, not data directions)."""
     _check_noise(n, 3, sigma, delta)
     rng = np.random.default_rng(seed)
     e = np.eye(3)

@@ -2,7 +2,8 @@
 
 ``"auto"`` picks CUDA when a CUDA device is present, else the CPU.  Asking for ``"cuda"`` on a
 machine without one is bad input (:class:`theory.errors.InputError`), not a crash.  The
-default dtype is float64 (DESIGN: float64 by default); float32 only on request.
+default dtype is float64 (verification needs it: tolerances are stated for float64 rounding);
+float32 only on request.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Initial weights ``w_j(0) = ε w̄_j``, ``a_j(0) = ε ā_j`` (DESIGN §2) for the two-layer network.
+"""Initial weights ``w_j(0) = ε w̄_j``, ``a_j(0) = ε ā_j`` for the two-layer network.
 
 Schemes (all drawn on the CPU from a ``torch.Generator`` seeded with ``seed``, in float64 or
 the requested dtype, then moved to the device, so the same seed gives the same numbers on every

@@ -6,8 +6,9 @@ Conventions used throughout:
   ``sign(a_j)`` (+1 neurons ascend G, −1 neurons descend it);
 * its **mass** is its share of the squared norm, ``(|w_j|² + a_j²) / Σ_k (|w_k|² + a_k²)``;
 * a neuron is **heavy** when its mass is at least ``heavy/m`` (default ``heavy = 0.1``: a tenth
-  of the mass of an average neuron); light neurons are the ε-suppressed ones of DESIGN §2's
-  mass concentration and are not required to have arrived anywhere;
+  of the mass of an average neuron); light neurons are the ones the small initialisation
+  suppresses (docs/theory.md, "Mass concentration") and are not required to have arrived
+  anywhere;
 * a neuron **matches** an extremum when their signs agree and the angle between ``u_j`` and the
   extremum's direction is at most ``tau_deg``.
 """

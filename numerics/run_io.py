@@ -1,4 +1,4 @@
-"""The result of one training run (:class:`Run`) and its ``RUN.npz`` file (DESIGN §4).
+"""The result of one training run (:class:`Run`) and its ``RUN.npz`` file (docs/cli.md).
 
 ``RUN.npz`` holds ``W`` (m×d) and ``a`` (m) at the end, ``times`` and ``loss`` (one entry per
 evaluated state, state 0 the initialisation, so ``len(times) == steps + 1``), and when a

@@ -71,6 +71,36 @@ def plot_from_data(draw, data_path, out_dir, name: str) -> list[Path]:
     return save_figure(draw(pyplot(), config, arrays), out_dir, name)
 
 
+def data_figure(name: str, draw, summarise):
+    """A figure module's ``plot`` and ``summary`` from its two pieces of logic.
+
+    ``draw(plt, config, arrays) -> fig`` draws the figure from its data file;
+    ``summarise(config, arrays) -> dict`` gives the numbers the figure shows.  Returns
+    ``plot(data_path, out_dir) -> [name.png, name.pdf]`` and ``summary(data_path) -> dict``."""
+
+    def plot(data_path, out_dir) -> list[Path]:
+        return plot_from_data(draw, data_path, out_dir, name)
+
+    def summary(data_path) -> dict:
+        return summarise(*read_data(data_path))
+
+    plot.__doc__ = f"``{name}.png`` and ``{name}.pdf`` from the data file."
+    summary.__doc__ = summarise.__doc__
+    return plot, summary
+
+
+def label_axes(ax, xlabel: str, ylabel: str, title: str, legend_title: str | None = None,
+               **legend) -> None:
+    """The figures' usual axis dressing: labels, a title at font size 9 and a legend at size 7
+    (with an optional title; ``legend`` passes further options such as ``loc``)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    if legend_title is not None:
+        legend.update(title=legend_title, title_fontsize=7)
+    ax.legend(fontsize=7, **legend)
+
+
 def save_readme_png(fig, path: str | Path, width_px: int = README_WIDTH_PX) -> Path:
     """Save a small PNG (``width_px`` wide) of ``fig`` for the README (does not close it)."""
     w_in = fig.get_size_inches()[0]

@@ -26,10 +26,10 @@ from theory.extrema import predict
 from theory.problem import Problem
 
 from .common import (
+    data_figure,
     fit_line,
+    label_axes,
     log_eps_grid,
-    plot_from_data,
-    read_data,
     write_data,
 )
 
@@ -81,23 +81,19 @@ def _draw(plt, config, arr):
                 label=f"{title}: fit {slope:.3f}, 1/λ_max = {1 / lam:.3f} "
                       f"({100 * (slope * lam - 1):+.2f}%)")
         ax.plot(x, (x - x.mean()) / lam + t.mean(), "--", color=ln.get_color(), lw=0.8)
-    ax.set_xlabel("log(1/ε)")
-    ax.set_ylabel("escape time t* (gradient-flow time)")
-    ax.set_title("Escape time vs log(1/ε): solid = least-squares fit, dashed = slope 1/λ_max",
-                 fontsize=9)
-    ax.legend(fontsize=7, title="slope of t* against log(1/ε)", title_fontsize=7)
+    label_axes(ax, "log(1/ε)", "escape time t* (gradient-flow time)",
+               "Escape time vs log(1/ε): solid = least-squares fit, dashed = slope 1/λ_max",
+               legend_title="slope of t* against log(1/ε)")
     fig.tight_layout()
     return fig
 
 
-def plot(data_path, out_dir) -> list[Path]:
-    return plot_from_data(_draw, data_path, out_dir, NAME)
-
-
-def summary(data_path) -> dict:
-    config, arr = read_data(data_path)
+def _summary(config, arr) -> dict:
     return {title: {"fitted_slope": float(arr[f"slope_{k}"]),
                     "predicted_slope": 1.0 / float(arr[f"lambda_max_{k}"]),
                     "relative_error": float(arr[f"slope_{k}"]) * float(arr[f"lambda_max_{k}"])
                     - 1.0}
             for k, title in enumerate(config["titles"])}
+
+
+plot, summary = data_figure(NAME, _draw, _summary)

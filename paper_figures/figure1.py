@@ -6,7 +6,7 @@ ball, shifted and reflected (the data set is invariant under x → −x).  Neuro
 ``s_j·axis_j`` with axes ``(e1, e2, −e1, −e2)`` and output weight ``(−1, 1, −1, 1)_j·|w_j|``;
 scale orderings ``(s1..s4) = (1, 0.1, 0.001, 0.01)·1e-4`` (main) and the two appendix ones.
 Logistic loss on {0,1} targets (= softplus(−y f) with y = ±1), full-batch gradient descent
-with the paper's schedule (:func:`numerics.engine.figure1_schedule`: base lr 2^-7 times a
+with the paper's schedule (:func:`numerics.stepping.figure1_schedule`: base lr 2^-7 times a
 piecewise factor), 2^15 epochs, float64.
 
 Claim shown: each neuron stays at its own axis (the angle panels, in degrees, stay tiny: the
@@ -28,14 +28,17 @@ from pathlib import Path
 import numpy as np
 
 from numerics.datasets import xor
-from numerics.engine import SCHEDULES, train
+from numerics.engine import train
 from numerics.init import init_weights
+from numerics.stepping import figure1_schedule
 from theory.figure1_scales import saturation_step, saturation_time, scale_path_steps
 from theory.problem import Problem
 
 from .common import pyplot, read_data, save_figure, write_data
 
 NAME = "figure1"
+#: The learning-rate schedules a config may name.
+SCHEDULES = {"figure1": figure1_schedule}
 AXES = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
 
 CONFIG = {
@@ -44,7 +47,7 @@ CONFIG = {
     "scale_unit": 1e-4,
     "output_signs": [-1.0, 1.0, -1.0, 1.0],
     "loss": "logistic", "activation": "relu",
-    "schedule": "figure1",  # numerics.engine.figure1_schedule
+    "schedule": "figure1",  # numerics.stepping.figure1_schedule
     "epochs": 2 ** 15,
     "windows": [[0, None], [0, 3584], [3584, 15872], [15872, None]],
     "record_every": 4,

@@ -1,9 +1,10 @@
 """Figure 2: a wide network on skewed XOR; neurons end on the predicted directions.
 
-Settings (DESIGN §5): d = 2, n = 2^9, m = 2^12, skewed XOR with μ = 1, δ = 0.2, σ = 0.1/√d
-(class −1 at ±μ e1, class +1 at ±μ(cos α, sin α), noise shifted and reflected), α ∈ {π/2, π/3};
-PyTorch's default ``nn.Linear`` init (no bias) times 2^-7; logistic loss; constant lr 2^-4;
-2^13 full-batch epochs; float64.
+Settings (the paper's replication files; docs/theory.md, "The paper's experiments"):
+d = 2, n = 2^9, m = 2^12, skewed XOR with μ = 1, δ = 0.2, σ = 0.1/√d (class −1 at ±μ e1,
+class +1 at ±μ(cos α, sin α), noise shifted and reflected), α ∈ {π/2, π/3}; PyTorch's default
+``nn.Linear`` init (no bias) times 2^-7; logistic loss; constant lr 2^-4; 2^13 full-batch
+epochs; float64.
 
 Claim shown: the predicted directions are those of the SAMPLED data set (``theory.extrema.
 predict`` on the very data trained on, not the noiseless closed form), and the neurons holding
@@ -33,8 +34,8 @@ from theory.extrema import predict
 from theory.problem import Problem
 
 from .common import (
-    plot_from_data,
-    read_data,
+    data_figure,
+    label_axes,
     unit_angle_deg,
     weighted_quantile,
     write_data,
@@ -122,26 +123,18 @@ def _draw(plt, config, arr, width=10.0):
         ax.set_yscale("log")
         ax.set_xlim(-180, 180)
         ax.set_xticks(np.arange(-180, 181, 45))
-        ax.set_xlabel("final angle of w_j (degrees)")
-        ax.set_ylabel("share of squared norm")
         q = float(arr[f"q_mass_{k}"])
-        ax.set_title(f"α = {math.degrees(alpha):.0f}°: 95% mass-weighted angle deviation "
-                     f"{q:.2f}°", fontsize=9)
-        ax.legend(fontsize=7, loc="lower right")
+        label_axes(ax, "final angle of w_j (degrees)", "share of squared norm",
+                   f"α = {math.degrees(alpha):.0f}°: 95% mass-weighted angle deviation {q:.2f}°",
+                   loc="lower right")
     fig.suptitle(f"Figure 2: m={config['m']} neurons, skewed XOR n={config['n']}, init "
                  f"torch default × 2^-7, lr 2^-4, {config['epochs']} epochs", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def plot(data_path, out_dir) -> list[Path]:
-    """``figure2.png`` and ``figure2.pdf``."""
-    return plot_from_data(_draw, data_path, out_dir, NAME)
-
-
-def summary(data_path) -> dict:
+def _summary(config, arr) -> dict:
     """95 % angle quantiles (mass-weighted and over neurons) and predicted angles per α."""
-    config, arr = read_data(data_path)
     out = {}
     for k, alpha in enumerate(config["alphas"]):
         out[f"alpha_{math.degrees(alpha):.0f}deg"] = {
@@ -151,3 +144,6 @@ def summary(data_path) -> dict:
             "final_loss": float(arr[f"loss_{k}"][-1]),
         }
     return out
+
+
+plot, summary = data_figure(NAME, _draw, _summary)

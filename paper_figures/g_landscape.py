@@ -1,14 +1,13 @@
 """G on the circle, its predicted extrema, and where trained neurons hold their mass at escape.
 
-Claim shown (DESIGN §2): with small initialisation, at the escape time the squared norm of
-neurons with a > 0 sits at local maxima of G with G > 0, that of neurons with a < 0 at local
-minima with G < 0, whatever the data set.  Two data sets: skewed XOR α = π/3 and a generic
-2-D set (Gaussian points, random ±1 labels).  Training: m neurons, ``small_a`` init (|a| ≪ |w|,
-the theory's basin model) at scale ε, adaptive gradient descent until the output RMS reaches
+Claim shown (docs/theory.md, "Mass concentration"): with small initialisation, at the escape time
+the squared norm of neurons with a > 0 sits at local maxima of G with G > 0, that of neurons with a
+< 0 at local minima with G < 0, whatever the data set.  Two data sets: skewed XOR α = π/3 and a
+generic 2-D set (Gaussian points, random ±1 labels).  Training: m neurons, ``small_a`` init (|a| ≪
+|w|, the theory's basin model) at scale ε, adaptive gradient descent until the output RMS reaches
 the escape level (:mod:`numerics.engine`).  Panel per data set: :func:`paper_figures.landscape.
-draw_landscape` (G, ▲/▼ predicted extrema, mass-weighted histogram of neuron angles).
-Reported: the mass within ``match_tau_deg`` of a same-sign predicted extremum.
-"""
+draw_landscape` (G, ▲/▼ predicted extrema, mass-weighted histogram of neuron angles). Reported: the
+mass within ``match_tau_deg`` of a same-sign predicted extremum."""
 
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ from numerics.init import init_weights
 from theory.extrema import predict
 from theory.problem import Problem
 
-from .common import plot_from_data, read_data, write_data
+from .common import data_figure, write_data
 from .landscape import draw_landscape
 
 NAME = "g_landscape"
@@ -94,13 +93,11 @@ def _draw(plt, config, arr):
     return fig
 
 
-def plot(data_path, out_dir) -> list[Path]:
-    return plot_from_data(_draw, data_path, out_dir, NAME)
-
-
-def summary(data_path) -> dict:
-    config, arr = read_data(data_path)
+def _summary(config, arr) -> dict:
     return {config["titles"][k]: {"matched_mass": float(arr[f"matched_mass_{k}"]),
                                   "escape_time": float(arr[f"escape_time_{k}"]),
                                   "n_extrema": int(len(arr[f"pred_sign_{k}"]))}
             for k in range(len(config["datasets"]))}
+
+
+plot, summary = data_figure(NAME, _draw, _summary)

@@ -1,6 +1,6 @@
 """Drawing primitive: G on the unit circle, the predicted extrema, and where trained neurons sit.
 
-``G(w) = (1/n) Σ_i c_i σ(⟨w, x_i⟩)`` (DESIGN §2 normalisation, from :meth:`Problem.G`) is drawn
+``G(w) = (1/n) Σ_i c_i σ(⟨w, x_i⟩)`` (the package's normalisation, from :meth:`Problem.G`) is drawn
 against the angle θ of ``u = (cos θ, sin θ)`` in degrees, θ ∈ [−180°, 180°).  Predicted
 extrema are marked at their angle and value: ▲ for sign +1 (local maxima with G > 0, reached by
 neurons with a > 0), ▼ for sign −1 (local minima with G < 0, a < 0).  Trained weights, when

@@ -39,7 +39,7 @@ from numerics.tracking import directions_for_mass, track
 from theory.problem import Problem
 from theory.xor_persistence import cluster_rho, persistence_conditions
 
-from .common import plot_from_data, read_data, write_data
+from .common import data_figure, write_data
 
 NAME = "later_phase"
 RUNS = ("equal", "unequal")
@@ -201,15 +201,10 @@ def _draw(plt, config, arr):
     return fig
 
 
-def plot(data_path, out_dir) -> list[Path]:
-    return plot_from_data(_draw, data_path, out_dir, NAME)
-
-
-def summary(data_path) -> dict:
+def _summary(config, arr) -> dict:
     """Per run: escape time, the number of directions carrying 95 % of the output weight at
     escape, its range afterwards and at the end, the intervals where each persistence margin
     is negative, and the final loss."""
-    config, arr = read_data(data_path)
     labels = json.loads(str(arr["condition_labels"]))
     out = {}
     for k, name in enumerate(RUNS):
@@ -229,3 +224,6 @@ def summary(data_path) -> dict:
                      "directions_at_end": int(nd[-1]), "negative_margin_intervals": fails,
                      "final_loss": float(arr[f"loss_{k}"][-1])}
     return out
+
+
+plot, summary = data_figure(NAME, _draw, _summary)

@@ -31,10 +31,10 @@ from theory.growth import mass_share_exponents
 from theory.problem import Problem
 
 from .common import (
+    data_figure,
     fit_line,
+    label_axes,
     log_eps_grid,
-    plot_from_data,
-    read_data,
     write_data,
 )
 
@@ -97,21 +97,17 @@ def _draw(plt, config, arr):
         # predicted line through the geometric mean of the measured shares
         x0, y0 = np.exp(np.mean(np.log(eps))), np.exp(np.mean(np.log(sh[:, k])))
         ax.loglog(eps, y0 * (eps / x0) ** pe, "--", color=ln.get_color(), lw=0.8)
-    ax.set_xlabel("initialisation scale ε")
-    ax.set_ylabel("cluster's share of the squared norm at escape")
-    ax.set_title("Mass concentration: share ∝ ε^{2(1 − λ_k/λ_max)} (dashed: predicted)",
-                 fontsize=9)
-    ax.legend(fontsize=7, title="exponent of ε", title_fontsize=7)
+    label_axes(ax, "initialisation scale ε", "cluster's share of the squared norm at escape",
+               "Mass concentration: share ∝ ε^{2(1 − λ_k/λ_max)} (dashed: predicted)",
+               legend_title="exponent of ε")
     fig.tight_layout()
     return fig
 
 
-def plot(data_path, out_dir) -> list[Path]:
-    return plot_from_data(_draw, data_path, out_dir, NAME)
-
-
-def summary(data_path) -> dict:
-    config, arr = read_data(data_path)
+def _summary(config, arr) -> dict:
     return {"fitted_exponents": arr["fitted"].tolist(),
             "predicted_exponents": arr["predicted"].tolist(),
             "in_transit_max": float(np.max(1 - arr["shares"].sum(1)))}
+
+
+plot, summary = data_figure(NAME, _draw, _summary)

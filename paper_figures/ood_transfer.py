@@ -1,16 +1,23 @@
 """Figure 3 (and its appendix variants): OOD transfer of mid-training features.
 
-``compute()`` runs the OOD experiment (:mod:`numerics.ood`) — or reads a finished experiment
-folder — and writes ``ood_transfer.json``: for every setting (init scale x training
-correlation) and every probe epoch, the mean and standard deviation over seeds of the OOD probe
-accuracies and the feature scale, plus the paired t-test table.  ``plot(data)`` draws the
-paper's layout: OOD accuracy on the uncorrelated set (label = bottom/CIFAR class) and on the
-reversed set (label = top/MNIST digit) against epochs, and the feature scale (root mean square
-of the average-pool features), small against standard initialisation; PNG and PDF.
+The figure interface of :mod:`paper_figures.registry`: ``CONFIG`` (the offline default of
+``sbias ood run --offline``: 3 seeds, 128 epochs, probes every 16), ``quick_config()`` (the same
+code paths on tiny data: 2 seeds, 8 epochs), ``compute(config, out_dir, device, progress)``
+runs the OOD experiment (:mod:`numerics.ood`) in ``out_dir/ood_transfer_runs_<hash of the
+config>`` (resuming a run that is there) — or, with ``results_dir``, reads a finished experiment
+folder — and writes ``ood_transfer.npz``: for every setting (init scale x training correlation)
+and every probe epoch, the mean and standard deviation over seeds of the OOD probe accuracies and
+the feature scale, plus the paired t-test table (JSON text in the array ``summary_json``).
+``plot(data_path, out_dir)`` draws the paper's layout: OOD accuracy on the uncorrelated set
+(label = bottom/CIFAR class) and on the reversed set (label = top/MNIST digit) against epochs,
+and the feature scale (root mean square of the average-pool features), small against standard
+initialisation; PNG and PDF.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 from pathlib import Path
 
@@ -18,25 +25,33 @@ import numpy as np
 
 from numerics.ood.experiment import ALL_METRICS, ExperimentConfig, collect, run_experiment
 from numerics.ood.train import RunConfig
-from theory.atomic import atomic_write_json
+
+from .common import config_text, pyplot, read_data, save_figure, write_data
 
 NAME = "ood_transfer"
 PANELS = (("uncorrelated/C1000", "OOD accuracy, uncorrelated (label = bottom)"),
           ("reversed/C1000", "OOD accuracy, reversed (label = top digit)"),
           ("feature_scale", "feature scale (RMS of avg-pool features)"))
 
+#: The offline default of ``sbias ood run --offline`` (``n_train``/``n_ood`` None: 2048 each).
+CONFIG = {"seeds": [0, 1, 2], "epochs": 128, "probe_every": 16, "dtype": "float32",
+          "n_train": None, "n_ood": None}
 
-def quick_config() -> ExperimentConfig:
+
+def quick_config() -> dict:
     """Smoke-test size (seconds on CPU): same code paths, tiny data and few epochs."""
-    return ExperimentConfig(seeds=[0, 1], base=RunConfig(epochs=8, probe_every=2,
-                                                         dtype="float32"),
-                            n_train=256, n_ood=256)
+    c = copy.deepcopy(CONFIG)
+    c.update(seeds=[0, 1], epochs=8, probe_every=2, n_train=256, n_ood=256)
+    return c
 
 
-def full_config() -> ExperimentConfig:
-    """The offline default of ``sbias ood run --offline`` (128 epochs, probes every 16)."""
-    return ExperimentConfig(seeds=[0, 1, 2], base=RunConfig(epochs=128, probe_every=16,
-                                                            dtype="float32"))
+def experiment_config(config: dict) -> ExperimentConfig:
+    """The :class:`ExperimentConfig` of a figure config (offline data, the paper's settings)."""
+    return ExperimentConfig(seeds=list(config["seeds"]),
+                            base=RunConfig(epochs=config["epochs"],
+                                           probe_every=config["probe_every"],
+                                           dtype=config["dtype"]),
+                            n_train=config["n_train"], n_ood=config["n_ood"])
 
 
 def summarise(results: dict) -> dict:
@@ -59,30 +74,35 @@ def summarise(results: dict) -> dict:
             "final_epoch": results["final_epoch"]}
 
 
-def compute(out_dir: str | Path = "figures", quick: bool = False, device: str = "auto",
+def compute(config: dict, out_dir, device="auto", progress=True, *,
             results_dir: str | Path | None = None) -> Path:
-    """Run (or resume, or with ``results_dir`` read) the experiment; write the data file."""
+    """Run (or resume) the experiment of ``config`` — or, with ``results_dir``, read that
+    finished experiment folder instead — and write the data file ``ood_transfer.npz``.  The
+    data file records the config it was computed from (with ``results_dir``: the experiment's
+    own configuration)."""
     out_dir = Path(out_dir)
     if results_dir is not None:
         results = collect(results_dir)
+        recorded = results["experiment"]
     else:
-        cfg = quick_config() if quick else full_config()
-        results = run_experiment(cfg, out_dir / f"{NAME}_runs{'_quick' if quick else ''}",
-                                 device=device)
-    path = out_dir / f"{NAME}.json"
-    atomic_write_json(path, summarise(results))
-    return path
+        digest = hashlib.sha256(config_text(config).encode()).hexdigest()[:12]
+        results = run_experiment(experiment_config(config), out_dir / f"{NAME}_runs_{digest}",
+                                 device=device, progress=progress)
+        recorded = config
+    return write_data(out_dir / f"{NAME}.npz", recorded,
+                      summary_json=np.array(json.dumps(summarise(results))))
 
 
-def plot(data: dict | str | Path, out_dir: str | Path = "figures") -> list[Path]:
-    """Draw the figure from ``compute()``'s data (dict or file); returns the PNG and PDF paths."""
-    import matplotlib
+def read_summary(data_path) -> dict:
+    """The curves and t-test table that :func:`compute` wrote (see :func:`summarise`)."""
+    _, arrays = read_data(data_path)
+    return json.loads(str(arrays["summary_json"]))
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    if not isinstance(data, dict):
-        data = json.loads(Path(data).read_text())
+def plot(data_path, out_dir) -> list[Path]:
+    """Draw the figure from :func:`compute`'s data file; returns the PNG and PDF paths."""
+    plt = pyplot()
+    data = read_summary(data_path)
     fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 3.4))
     for ax, (metric, title) in zip(axes, PANELS):
         for setting, c in data["curves"].items():
@@ -104,10 +124,4 @@ def plot(data: dict | str | Path, out_dir: str | Path = "figures") -> list[Path]
     fig.suptitle("Mid-training features vs final features (mean ± std over seeds; dotted: "
                  f"t-test epoch {data['mid_epoch']})", fontsize=9)
     fig.tight_layout()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"{NAME}.png", out_dir / f"{NAME}.pdf"]
-    for p in paths:
-        fig.savefig(p, dpi=150)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, out_dir, NAME)

@@ -1,15 +1,14 @@
 """Width independence: the occupied directions, and their mass, do not depend on the width m.
 
-Claim shown (DESIGN §2): the limiting directions are fixed by the data alone; the width only
-changes how finely the basins are sampled.  Data set: skewed XOR α = π/3 (sampled, noisy);
-for each m in :data:`CONFIG` ``["widths"]`` a network with ``small_a`` init at scale ε is trained
-with adaptive steps until escape.  Measured: (left) each predicted extremum's share of the
-squared norm (neurons within ``match_tau_deg`` of it, same sign) and the unmatched rest; (right)
-the number of occupied clusters (:func:`numerics.measure.clusters` with ``cluster_tau_deg``,
-clusters holding at least ``occupied_min_mass`` of the mass) against the number of predicted
-extrema.  The shares fluctuate with m (basins are sampled by m random starts, a binomial
-spread of order 1/√m), the set of occupied directions does not.
-"""
+Claim shown (docs/theory.md, "Predicted directions"): the limiting directions are fixed by the data
+alone; the width only changes how finely the basins are sampled.  Data set: skewed XOR α = π/3
+(sampled, noisy); for each m in :data:`CONFIG` ``["widths"]`` a network with ``small_a`` init at
+scale ε is trained with adaptive steps until escape.  Measured: (left) each predicted extremum's
+share of the squared norm (neurons within ``match_tau_deg`` of it, same sign) and the unmatched
+rest; (right) the number of occupied clusters (:func:`numerics.measure.clusters` with
+``cluster_tau_deg``, clusters holding at least ``occupied_min_mass`` of the mass) against the number
+of predicted extrema.  The shares fluctuate with m (basins are sampled by m random starts, a
+binomial spread of order 1/√m), the set of occupied directions does not."""
 
 from __future__ import annotations
 
@@ -25,7 +24,7 @@ from numerics.init import init_weights
 from theory.extrema import predict
 from theory.problem import Problem
 
-from .common import plot_from_data, read_data, unit_angle_deg, write_data
+from .common import data_figure, label_axes, unit_angle_deg, write_data
 
 NAME = "width_independence"
 
@@ -81,34 +80,27 @@ def _draw(plt, config, arr):
              label=f"not within {config['match_tau_deg']:g}° of any")
     ax0.set_xscale("log", base=2)
     ax0.set_ylim(-0.02, 1.02)
-    ax0.set_xlabel("width m")
-    ax0.set_ylabel("share of squared norm at escape")
-    ax0.set_title("mass per predicted extremum", fontsize=9)
-    ax0.legend(fontsize=7)
+    label_axes(ax0, "width m", "share of squared norm at escape", "mass per predicted extremum")
     ax1.plot(w, arr["occupied"], "o-", label="occupied clusters (≥ "
              f"{100 * config['occupied_min_mass']:g}% of the mass)")
     ax1.axhline(len(arr["pred_sign"]), color="grey", ls="--",
                 label=f"predicted extrema ({len(arr['pred_sign'])})")
     ax1.set_xscale("log", base=2)
-    ax1.set_xlabel("width m")
-    ax1.set_ylabel("number of clusters")
     ax1.set_ylim(0, len(arr["pred_sign"]) + 2)
-    ax1.set_title(f"clusters (angular radius {config['cluster_tau_deg']:g}°)", fontsize=9)
-    ax1.legend(fontsize=7)
+    label_axes(ax1, "width m", "number of clusters",
+               f"clusters (angular radius {config['cluster_tau_deg']:g}°)")
     fig.suptitle(f"Width independence on skewed XOR α = π/3 (ε = {config['init_scale']:g}, "
                  "small_a init, until escape)", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def plot(data_path, out_dir) -> list[Path]:
-    return plot_from_data(_draw, data_path, out_dir, NAME)
-
-
-def summary(data_path) -> dict:
-    config, arr = read_data(data_path)
+def _summary(config, arr) -> dict:
     return {"widths": arr["widths"].tolist(), "occupied": arr["occupied"].tolist(),
             "unmatched_max": float(arr["unmatched"].max()),
             "shares_at_max_width": arr["shares"][-1].round(4).tolist(),
             "basin_fractions": arr["basin"].tolist(),
             "predicted_angles_deg": [round(unit_angle_deg(u), 2) for u in arr["pred_dir"]]}
+
+
+plot, summary = data_figure(NAME, _draw, _summary)

@@ -2,10 +2,9 @@
 ``OFFSET + 20 k``, so a domino's halves can be read back to their classes exactly."""
 
 import numpy as np
-import pytest
-import torch
 
 from numerics.ood.dominoes import ImagePool
+from tests.helpers import one_torch_thread  # noqa: F401  (re-exported for the OOD tests)
 
 TOP_OFFSET, BOTTOM_OFFSET = 10, 15
 
@@ -38,16 +37,3 @@ def read_classes(dominoes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # are separable, so the default cap (2000) would be reached by every unpenalised fit.  The
 # probe's own accuracy is tested at the default cap in test_ood_probe.py.
 TEST_PROBE_MAX_ITER = 30
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny networks on one torch thread for the module, then the previous count back.
-
-    Measured on the shared 2-core machine under load: a tiny 4-epoch run took 9-10 s with two
-    threads (each small operation's barrier spins while the partner thread is descheduled) and
-    0.25 s with one.  Import it into a test module to use it (``# noqa: F401``)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)

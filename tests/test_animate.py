@@ -9,17 +9,10 @@ from PIL import Image
 
 from numerics.run_io import Run
 from paper_figures import animation as anim
+from tests.helpers import cli_status as main
 from theory.problem import save_xy
-from verify.cli import main as _main
 
 torch.set_num_threads(1)  # tests only
-
-
-def main(argv):
-    try:
-        return _main(argv)
-    except SystemExit as exc:
-        return exc.code
 
 
 @pytest.fixture(scope="module")

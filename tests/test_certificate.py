@@ -11,7 +11,7 @@ from theory.problem import Problem
 
 
 def xor3():
-    """Clusters ±e1, ±e3 labelled +1 and ±e2 labelled −1 (DESIGN §2), integer data (exact)."""
+    """Clusters ±e1, ±e3 labelled +1 and ±e2 labelled −1 (3-D XOR), integer data (exact)."""
     X = np.array([[1, 0, 0], [-1, 0, 0], [0, 0, 1], [0, 0, -1], [0, 1, 0], [0, -1, 0]])
     y = np.array([1, 1, 1, 1, -1, -1])
     return Problem.from_arrays(X.astype(object), y.astype(object), "relu", "logistic")

@@ -1,4 +1,4 @@
-"""`sbias predict` (DESIGN §4): JSON schema, table, degenerate data, and bad input → exit 2."""
+"""`sbias predict` (docs/cli.md): JSON schema, table, degenerate data, and bad input → exit 2."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""The problem specification: validation, loss weights c_i and G exactly as DESIGN §2 pins them."""
+"""The problem specification: validation, loss weights c_i and G as docs/theory.md pins them."""
 
 from fractions import Fraction
 
@@ -11,7 +11,7 @@ from theory.problem import load_xy, save_xy
 
 
 def test_loss_weights_follow_the_design():
-    # c_i = -dl/df at f = 0: logistic y/2, exponential y, square y (DESIGN §2).
+    # c_i = -dl/df at f = 0: logistic y/2, exponential y, square y (docs/theory.md).
     X = [[1, 0], [0, 1], [1, 1]]
     assert Problem.from_arrays(X, [1, -1, 1], loss="logistic").c.tolist() == [0.5, -0.5, 0.5]
     assert Problem.from_arrays(X, [1, -1, 1], loss="exponential").c.tolist() == [1, -1, 1]
@@ -39,7 +39,7 @@ def test_G_matches_definition_and_xor_closed_form():
     X = np.array([mu * np.array([1.0, 0]), -mu * np.array([1.0, 0]), mu * v, -mu * v])
     p = Problem.from_arrays(X, [-1, -1, 1, 1])
     W = rng.normal(size=(50, 2))
-    # DESIGN §2: G(w) = (mu/8)(|<w,v>| - |<w,e1>|) for the 4-point XOR family, logistic, ReLU.
+    # G(w) = (mu/8)(|<w,v>| - |<w,e1>|) for the 4-point XOR family, logistic, ReLU.
     # Tolerance: a handful of float64 roundings on O(1) numbers.
     expect = mu / 8 * (np.abs(W @ v) - np.abs(W[:, 0]))
     np.testing.assert_allclose(p.G(W), expect, rtol=0, atol=1e-14)

@@ -33,7 +33,8 @@ def test_paper_inequality_is_certified():
     assert r.certified is True
     lo, hi = endpoints(r.margin_interval)
     assert lo > 0.069 and hi < 0.0693  # margin ~0.07 as the paper's replication reports
-    # both sides ~29.560 and ~29.629 (DESIGN §5), float64 within 1e-12 of the enclosures
+    # both sides ~29.560 and ~29.629 (the replication's float64 values); float64 within 1e-12
+    # of the enclosures
     # (float64 rounding of O(30) quantities through exp/log/Ei: ~1e-14 relative)
     for val, iv_ in ((r.lhs_float, r.lhs_interval), (r.rhs_float, r.rhs_interval)):
         a, b = endpoints(iv_)

@@ -1,8 +1,9 @@
 """Theory (theory.extrema.predict) against real training (numerics.engine) on the same Problem.
 
-Claims checked (DESIGN §2): at escape, with eps -> 0, the mass sits at the predicted extrema of
-matching sign; the escape time grows like log(1/eps)/lambda_max; each cluster grows at its
-extremum's rate |G(u*)|.  Each claim also has a wrong prediction that must be rejected."""
+Claims checked (docs/theory.md, "Predicted directions", "Escape time"): at escape, with
+eps -> 0, the mass sits at the predicted extrema of matching sign; the escape time grows like
+log(1/eps)/lambda_max; each cluster grows at its extremum's rate |G(u*)|.  Each claim also has
+a wrong prediction that must be rejected."""
 
 import math
 
@@ -14,9 +15,9 @@ from numerics.datasets import make_dataset
 from numerics.engine import train
 from numerics.init import init_weights
 from numerics.measure import growth_rates, match
+from theory import extrema
 from theory.problem import Problem
 
-extrema = pytest.importorskip("theory.extrema")
 torch.set_num_threads(1)  # tests only: 2 shared cores, small tensors
 
 CASES = [

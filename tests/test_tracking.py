@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
-import torch
 
 from numerics.tracking import (
     adjacent,
@@ -18,14 +16,7 @@ from numerics.tracking import (
     record_step_sizes,
     track,
 )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+from tests.helpers import one_torch_thread  # noqa: F401  (autouse: tiny networks, one thread)
 
 
 def _u(deg):

@@ -1,4 +1,4 @@
-"""`sbias train`: the DESIGN §4 contract (RUN.npz keys, --json summary, exit 2 on bad input)."""
+"""`sbias train`: the docs/cli.md contract (RUN.npz keys, --json summary, exit 2 on bad input)."""
 
 import json
 
@@ -6,18 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from tests.helpers import cli_status as main
 from theory.problem import save_xy
-from verify.cli import main as _main
 
 torch.set_num_threads(1)  # tests only
-
-
-def main(argv):
-    """The CLI's exit status, whether returned or raised by argparse (usage errors)."""
-    try:
-        return _main(argv)
-    except SystemExit as exc:
-        return exc.code
 
 
 def test_train_dataset_json_and_run_file(tmp_path, capsys):

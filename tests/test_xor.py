@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 import sympy as sp
 
 from theory.errors import InputError
+from theory.extrema import predict
 from theory.xor import ALPHA, MU, THETA, G_theta, xor_closed_forms, xor_dataset
 
 ALPHAS = np.concatenate([np.linspace(0.05, np.pi / 2 - 0.05, 19), [np.pi / 2]])
@@ -67,11 +66,7 @@ def test_closed_forms_are_extrema_of_the_data_G(mu):
             assert not all(e["sign"] * (nb - g2) < 0 for nb in nbrs)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("theory.extrema") is None,
-                    reason="theory.extrema not written yet")
 def test_closed_forms_equal_general_predictor():
-    from theory.extrema import predict
-
     for mu in (0.7, 2.0):
         for alpha in ALPHAS:
             pred = predict(xor_dataset(alpha, mu), exact=False, basins=False)

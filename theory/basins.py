@@ -1,4 +1,4 @@
-"""Basins of the extremal directions under the reduced early-phase flow (DESIGN §2).
+"""Basins of the extremal directions under the reduced early-phase flow (docs/theory.md, "Basins").
 
 With w = r u and ρ = a/r the early-phase system closes in (u, ρ):
 

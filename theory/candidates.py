@@ -27,7 +27,8 @@ from math import comb
 
 import numpy as np
 
-#: Vertex enumeration is used while C(lines, r−1) stays below this (DESIGN/issue: 2e5).
+#: Vertex enumeration is used while C(lines, r−1) stays below this affordability limit (the
+#: same 2e5 subsets as the certificate's MAX_RAY_SUBSETS); beyond it, the multi-start search.
 MAX_VERTEX_SUBSETS = 200_000
 #: ... and while the number of (vertex, assignment) faces stays below this.
 MAX_VERTEX_FACES = 2_000_000

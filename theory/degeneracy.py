@@ -1,4 +1,4 @@
-"""Exact tests for data on which the first-order theory predicts nothing (DESIGN §2).
+"""Exact tests for data on which the first-order theory predicts nothing (G ≡ 0).
 
 * Piecewise-linear σ: write ``σ(z) = ((1+γ)/2) z + ((1−γ)/2)|z|``.  Then
   ``G(w) = ((1+γ)/2)⟨w, v⟩ + ((1−γ)/(2n)) Σ_i c_i |⟨w, x_i⟩|`` with ``v = (1/n) Σ c_i x_i``.

@@ -1,4 +1,4 @@
-"""The symbolic derivation of the early-phase dynamics (DESIGN §2), done by sympy.
+"""The symbolic derivation of the early-phase dynamics (docs/theory.md, section 2), by sympy.
 
 Starting point: the network ``f(x) = Σ_j a_j σ(⟨w_j, x⟩)`` (two neurons, j = 1, 2, d inputs)
 and the loss ``L = (1/n) Σ_i ℓ(y_i, f(x_i))`` with the concrete ℓ of :class:`theory.losses.Loss`.

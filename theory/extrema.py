@@ -1,8 +1,8 @@
 """Predicted extremal directions of G on the unit sphere, their growth rates and basins.
 
-Claim implemented (DESIGN §2): neurons with a > 0 converge to strict local maxima u* of
-G(w) = (1/n) Σ c_i σ(⟨w, x_i⟩) on the sphere with G(u*) > 0 (``sign = +1``), neurons with a < 0
-to strict local minima with G(u*) < 0 (``sign = −1``); growth rate λ = |G(u*)|.
+Claim implemented (docs/theory.md, "Predicted directions"): neurons with a > 0 converge to strict
+local maxima u* of G(w) = (1/n) Σ c_i σ(⟨w, x_i⟩) on the sphere with G(u*) > 0 (``sign = +1``),
+neurons with a < 0 to strict local minima with G(u*) < 0 (``sign = −1``); growth rate λ = |G(u*)|.
 
 * piecewise-linear σ with kinks: faces of the arrangement are enumerated (``theory.candidates``:
   arcs in 2-D, vertex enumeration) or, when that is unaffordable, found by a multi-start search
@@ -129,7 +129,8 @@ class Prediction:
 
     @classmethod
     def from_json(cls, obj: dict) -> "Prediction":
-        """Parse (and validate) the JSON schema of DESIGN §4; raises :class:`InputError`."""
+        """Parse (and validate) ``sbias predict``'s JSON schema (docs/cli.md); raises
+        :class:`InputError`."""
         if not isinstance(obj, dict):
             raise InputError("claim must be a JSON object with an 'extrema' list")
         ex = obj.get("extrema")

@@ -1,4 +1,4 @@
-"""Growth rates, escape time and mass-share exponents from a prediction (DESIGN §2).
+"""Growth rates, escape time and mass-share exponents from a prediction (docs/theory.md, §3).
 
 * growth rate of the extremum u_k: λ_k = |G(u_k)| (the neuron's scale grows like exp(λ_k t));
 * λ_max = max_k λ_k;

@@ -1,7 +1,8 @@
 """The problem specification: data, activation and loss — the single source for both views.
 
 A :class:`Problem` is what the theory layer predicts from and what the numerics layer trains
-on, so a comparison can never mix conventions.  It pins DESIGN §2's normalisation:
+on, so a comparison can never mix conventions.  It pins the normalisation of G (docs/theory.md,
+"The function G"):
 
     G(w) = (1/n) Σ_i c_i σ(⟨w, x_i⟩),      c_i = −∂ℓ(y_i, f)/∂f at f = 0.
 
@@ -203,7 +204,8 @@ class Problem:
 
     @property
     def G_identically_zero(self) -> bool:
-        """True when G vanishes on the whole sphere (DESIGN §2 'Degenerate data').
+        """True when G vanishes on the whole sphere: no first-order prediction (docs/theory.md,
+        "Degenerate data").
 
         Decided exactly: G is a sum of σ-ridge functions; grouping points on the same line
         through 0 (x and t·x, t > 0 same ray; t < 0 opposite ray) it vanishes identically iff

@@ -1,4 +1,4 @@
-"""Proposition 5.7's numerical inequality (DESIGN §5), checked with certified arithmetic.
+"""Proposition 5.7's numerical inequality, checked with certified arithmetic.
 
 With ``h(x, C) = C (Ei(x) − Ei(1)) + log x``, ``A = ((1 − 2a) e^{−7 q_max² a} − 4a)/2``,
 ``B = (1 + a)/2`` and ``C = e^{−4 q_max² a}``, the claim is ``LHS < RHS`` where

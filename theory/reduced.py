@@ -1,6 +1,7 @@
 """The reduced early-phase system, integrated numerically (numpy, no torch).
 
-While the network output is ≈ 0 the gradient flow of every neuron decouples (DESIGN §2)::
+While the network output is ≈ 0 the gradient flow of every neuron decouples (docs/theory.md,
+"The early phase")::
 
     w_j' = a_j ∇G(w_j),        a_j' = G(w_j).
 

@@ -1,4 +1,4 @@
-"""The XOR family in d = 2 (DESIGN §2), solved by sympy.
+"""The XOR family in d = 2 (docs/theory.md, "The XOR family"), solved by sympy.
 
 Data: class −1 at ``±μ e1``, class +1 at ``±μ v`` with ``v = (cos α, sin α)``, ``0 < α ≤ π/2``
 (α = π/2 is symmetric XOR), ``μ > 0``.  On the unit circle ``u = (cos θ, sin θ)`` sympy builds

@@ -1,4 +1,4 @@
-"""The ``sbias`` command line (DESIGN §4; the contract is stable).
+"""The ``sbias`` command line (the contract, stable: docs/cli.md).
 
 Each subcommand lives in its own module ``verify/commands/<name>.py`` exposing
 ``register(subparsers)``, which adds its parser and sets ``func``.  This file only dispatches
@@ -9,13 +9,14 @@ and maps errors to exit statuses: 0 success, 1 a verification failed, 2 bad inpu
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import sys
 
 from theory.errors import InputError
 
-COMMANDS = ("predict", "derive", "train", "verify", "figures", "ood", "sweep", "animate")
+from .commands import animate, derive, figures, ood, predict, sweep, train, verify
+
+#: The subcommands, in the order ``sbias --help`` lists them.
+COMMANDS = (predict, derive, train, verify, figures, ood, sweep, animate)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,11 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
-        modname = f"verify.commands.{name}"
-        if importlib.util.find_spec(modname) is None:
-            continue
-        importlib.import_module(modname).register(sub)
+    for command in COMMANDS:
+        command.register(sub)
     return parser
 
 

@@ -1,6 +1,6 @@
 """Domino images: a class-coded "simple" image on top of a class-coded "complex" image below.
 
-Conventions (DESIGN §5; the paper's replication files):
+Conventions (the paper's replication files; docs/OOD.md):
 
 * a domino is a ``(3, 64, 32)`` uint8 image (channels, height, width): rows 0..31 hold the top
   image (an MNIST digit resized to 32x32, grey copied to RGB), rows 32..63 the bottom image (a
