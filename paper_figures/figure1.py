@@ -30,15 +30,13 @@ import numpy as np
 from numerics.datasets import xor
 from numerics.engine import train
 from numerics.init import init_weights
-from numerics.stepping import figure1_schedule
+from numerics.stepping import SCHEDULES
 from theory.figure1_scales import saturation_step, saturation_time, scale_path_steps
 from theory.problem import Problem
 
 from .common import pyplot, read_data, save_figure, write_data
 
 NAME = "figure1"
-#: The learning-rate schedules a config may name.
-SCHEDULES = {"figure1": figure1_schedule}
 AXES = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
 
 CONFIG = {
