@@ -406,7 +406,7 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
             out.append(ProbeResult(dirs[k].copy(), int(signs[k]), float(radii[k]),
                                    float(durations[k]), np.full(P, nan), dirs[k].copy(), nan,
                                    (nan, nan), nan, nan, False, nan, int(cost[k]),
-                                   skipped=True))
+                                   skipped=True, star=float(stars[k])))
             continue
         (U_f, end_f), (_, end_c) = ends[k][-1], ends[k][-2]
         (r1, g1), (r2, g2) = fits[k][-2], fits[k][-1]
