@@ -111,8 +111,14 @@ def _perturb_prediction(pred: Prediction, how: str, arg: float) -> Prediction:
         lam = pred.lambda_max or 1.0
         ex.append(Extremum(u, 1, lam, lam, "smooth", 0.05, None))
     elif how == "basins_reversed":
-        fr = [e.basin_fraction for e in ex][::-1]
-        ex = [replace(e, basin_fraction=f) for e, f in zip(ex, fr)]
+        # by rank: the largest basin gets the smallest fraction, the second largest the second
+        # smallest, ...  (a positional reversal leaves a symmetric list such as [a, b, a] as is)
+        order = sorted(range(len(ex)), key=lambda i: ex[i].basin_fraction or 0.0)
+        fr = [ex[i].basin_fraction for i in order]
+        new = list(ex)
+        for i, f in zip(order, fr[::-1]):
+            new[i] = replace(ex[i], basin_fraction=f)
+        ex = new
     else:  # pragma: no cover - guarded by planted()
         raise AssertionError(how)
     rates = [e.growth_rate for e in ex]
@@ -152,7 +158,8 @@ def planted(how: str, arg: float | None = None) -> Theory:
     ``growth_slowest`` (only the slowest rate × arg, default 1.25), ``drop`` (the extremum with
     the largest basin is missing), ``drop_slowest`` (the slowest extremum is missing),
     ``ignore_kinks`` (only smooth extrema are predicted: every kink extremum is missing),
-    ``extra`` (a spurious extremum), ``basins_reversed``: perturb the predicted extrema.
+    ``extra`` (a spurious extremum), ``basins_reversed`` (the basin fractions reversed by rank:
+    the largest basin gets the smallest fraction): perturb the predicted extrema.
     ``weights`` (× arg, default 1.5): the early-phase system and reduced integrator use wrong
     loss weights ``c_i → arg·c_i``.
     ``conserved_sum``: claims ``a² + |w|²`` is conserved.  ``xor_rotate`` (arg degrees),
