@@ -165,6 +165,87 @@ def directions_for_mass(W, a, level: float = 0.95, tau_deg: float = 2.0) -> int:
     return int(np.searchsorted(np.cumsum(share), level * (1 - 1e-12)) + 1)
 
 
+# ----------------------------------------------------------------------------- the run
+@dataclass(frozen=True)
+class LaterSteps:
+    """The step rule of a run continued past escape (:func:`train_later`).
+
+    ``eta`` and ``lr_max`` are the early-phase adaptive rule (:mod:`numerics.recipes`: every
+    neuron changes by at most a fraction ``eta`` of its size per step, and the step is at most
+    ``lr_max``).  That rule is scale-free per neuron but blind to the output: once a network
+    fits nearly collinear points of opposite labels its neurons grow large while the output
+    stays O(1), and the loss's Hessian in θ grows like ``ℓ'' |x|² Σ_j |θ_j|²`` (the
+    Gauss–Newton term), far beyond ``1/lr_max``.  Gradient descent then no longer follows the
+    gradient flow: with ``lr · S > 2`` (``S`` the sharpness) it oscillates along the sharpest
+    direction and the residuals with it.  So the step is also capped by ``sharp / S``, ``S``
+    the bound :func:`theory.later_phase.sharpness_bound` at the start of each chunk of at most
+    ``chunk`` steps; a chunk at whose end ``lr · S > 2·sharp`` is redone at half the length
+    (S can still jump within one step, when a neuron's activation pattern changes; the run
+    reports the largest ``dt · S`` over its recorded states).
+    ``sharp ≤ 1/2`` keeps the sharpest mode's factor per step ``1 − lr·S ≥ 1/2`` (a monotone
+    decay, as in the flow, never a sign flip) with its decay rate within
+    ``−log(1 − h)/h − 1 ≤ 0.39`` of the flow's."""
+
+    lr_max: float
+    eta: float = 0.02
+    sharp: float = 0.25
+    chunk: int = 16
+    record_every: int = 5
+
+
+def train_later(problem, W0, a0, t0: float, t_end: float, rule: LaterSteps,
+                device: str = "cpu"):
+    """Gradient descent from the state ``(W0, a0)`` at time ``t0`` to ``t_end`` under the step
+    rule :class:`LaterSteps`, recording every ``rule.record_every`` steps (and each chunk's
+    end).  Returns a :class:`numerics.run_io.Run` on the absolute clock (``times`` from
+    ``t0``); ``config["max_lr_sharpness"]`` is the largest ``dt · S`` over the recorded states
+    (``dt`` the step taken from the state, ``S`` its :func:`theory.later_phase.
+    sharpness_bound`): measured, so that a caller can see the rule held."""
+    from theory.later_phase import sharpness_bound
+
+    from .engine import train
+    from .run_io import Run
+
+    W = np.asarray(W0, dtype=float)
+    a = np.asarray(a0, dtype=float)
+    t, k_total = float(t0), 0
+    times, losses, tt, ts, Ws, As = [], [], [t], [0], [W], [a]
+    while t < t_end * (1 - 1e-12):
+        S = sharpness_bound(problem, W, a)
+        lr = min(rule.lr_max, rule.sharp / S) if S > 0 else rule.lr_max
+        n_steps = rule.chunk
+        while True:
+            run = train(problem, W, a, adaptive=True, eta=rule.eta, lr=lr, lr_max=lr,
+                        t_max=min(n_steps * lr, t_end - t), record=f"every:{rule.record_every}",
+                        device=device, progress=False)
+            if n_steps == 1 or lr * sharpness_bound(problem, run.W, run.a) <= 2 * rule.sharp:
+                break
+            n_steps = max(n_steps // 2, 1)
+        times.append(t + run.times[:-1])
+        losses.append(run.loss[:-1])
+        tt.append(t + run.traj_times[1:])
+        ts.append(k_total + run.traj_steps[1:])
+        Ws.append(run.W_traj[1:])
+        As.append(run.a_traj[1:])
+        t += float(run.times[-1])
+        k_total += int(run.steps)
+        W, a = run.W, run.a
+    f = problem.activation.numpy(problem.X @ W.T) @ a
+    times.append([t])
+    losses.append([float(np.mean(problem.loss.value(problem.y, f)))])
+    out = Run(W=W, a=a, times=np.concatenate(times), loss=np.concatenate(losses),
+              steps=k_total, stop_reason="time", config=dict(rule.__dict__))
+    out.traj_times = np.concatenate([np.atleast_1d(x) for x in tt])
+    out.traj_steps = np.concatenate([np.atleast_1d(x) for x in ts]).astype(np.int64)
+    out.W_traj = np.concatenate([np.asarray(x).reshape(-1, *W.shape) for x in Ws])
+    out.a_traj = np.concatenate([np.asarray(x).reshape(-1, *a.shape) for x in As])
+    dts = np.diff(out.times)
+    out.config["max_lr_sharpness"] = max(
+        (float(dts[q]) * sharpness_bound(problem, out.W_traj[i], out.a_traj[i])
+         for i, q in enumerate(out.traj_steps) if q < len(dts)), default=0.0)
+    return out
+
+
 # ----------------------------------------------------------------------------- neurons
 @dataclass
 class NeuronFollow:
@@ -172,18 +253,18 @@ class NeuronFollow:
 
     ``checks``: rows ``(t, neuron, β, B, heavy)`` (degrees): a neuron attached to a track, at
     angle β from its attractor, and its tracking envelope B;
-    ``moves``: rows ``(t, neuron, measured, predicted_prev, predicted_cur, band, heavy)``
-    (degrees, signed): a neuron in transit, its measured turn since the previous record and
-    the turns the direction flow predicts with the landscape of the previous and of the
-    current record (see :func:`follow_neurons`);
-    ``transits``: dicts ``{neuron, start, end, window, heavy_at}``: a neuron is in transit
-    from the first record until it is attached, and again after its attractor vanished;
+    ``transits``: dicts ``{neuron, start, end, window, heavy_at, why}``: a neuron is in
+    transit from the first record until it is attached, and again after its attractor
+    vanished (``why`` "vanished") or its envelope's premise failed (``why`` "released");
     ``window`` is the travel time the flow of the landscape frozen at the start predicts,
-    ``end`` the arrival time (None: not arrived), ``heavy_at`` the records it was heavy at."""
+    ``end`` the arrival time (None: not arrived), ``heavy_at`` the records it was heavy at;
+    ``released``: the number of envelope claims withdrawn; ``refined``: the number of
+    neuron-records whose envelope was re-derived on the fine grid (:class:`FineGrid`)."""
 
     checks: list = field(default_factory=list)
-    moves: list = field(default_factory=list)
     transits: list = field(default_factory=list)
+    released: int = 0
+    refined: int = 0
 
 
 def record_step_sizes(times, traj_steps) -> np.ndarray:
@@ -199,12 +280,6 @@ def record_step_sizes(times, traj_steps) -> np.ndarray:
         seg = dt[lo:int(s)]  # the steps from the previous record's state to this one
         out[k] = seg.max() if len(seg) else dt[min(int(s), len(dt) - 1)]
     return out
-
-
-def _tangent_slope(problem, r, th: float) -> float:
-    """``dG_t/dθ`` at angle ``th`` (right derivative at a kink), d = 2."""
-    u = np.array([[np.cos(th), np.sin(th)]])
-    return float(problem.grad_G(u, weights=r)[0] @ np.array([-np.sin(th), np.cos(th)]))
 
 
 def max_slope_near(problem, r, th_star: float, radius: float, kinks, grid: int = 64) -> float:
@@ -234,77 +309,162 @@ def kink_angles(X) -> np.ndarray:
     return _wrap(np.concatenate([base + np.pi / 2, base - np.pi / 2]))
 
 
-def adjacent(kinks, th: float, th_star: float) -> bool:
-    """True when no kink lies strictly between ``th`` and ``th_star`` on the shorter arc
-    (a kink at ``th_star`` itself does not count): the neuron is on an arc next to its
-    attractor, where the pull towards it is at least ``(|a|/|w|)|G_t(u*)| sin β``."""
-    d = float(_wrap(th - th_star))
-    k = _wrap(np.asarray(kinks) - th_star)
-    eps = 1e-12
-    if d >= 0:
-        return not np.any((k > eps) & (k < d - eps))
-    return not np.any((k < -eps) & (k > d + eps))
+def _own_residuals(problem, r):
+    return r
+
+
+def _theta(u) -> float:
+    return float(np.arctan2(u[1], u[0]))
+
+
+class FineGrid:
+    """Every recorded state of a run, to re-derive an envelope between two examined records.
+
+    The envelope is a statement about continuous time; the examined records sample it.  When a
+    neuron is found outside the envelope stepped from one examined record to the next, the same
+    bound is stepped again through every recorded state in between (``W_traj``/``a_traj``/
+    ``times`` the run's records, ``steps`` their step sizes, :func:`record_step_sizes`;
+    ``sel`` the examined records' indices): the attractor is followed record by record
+    (:func:`link`, with ``extrema_fn``), its displacement summed along its path, κ and the
+    premise (:func:`theory.later_phase.pull_radius_2d` on ``landscape(problem, r)``) taken at
+    each record.  If the attractor vanishes in between, or reappears as another one, or the
+    premise fails, the claim is withdrawn: the coarse records had not resolved the landscape."""
+
+    def __init__(self, problem, times, W_traj, a_traj, steps, sel, extrema_fn,
+                 landscape=None):
+        self.problem, self.times = problem, np.asarray(times, dtype=float)
+        self.W, self.a, self.steps = W_traj, a_traj, np.asarray(steps, dtype=float)
+        self.sel = [int(q) for q in sel]
+        self.extrema_fn = extrema_fn
+        self.landscape = landscape or _own_residuals
+        self._chains: dict = {}
+
+    def chain(self, k: int, u_start, u_end, sign: int):
+        """The attractor that sits at ``u_start`` at examined record ``k − 1`` followed through
+        every record up to examined record ``k``: rows ``(q, t, u, G, r)``, or None when it
+        vanished or arrives elsewhere than ``u_end``."""
+        from theory.later_phase import residuals
+
+        key = (k, round(_theta(u_start), 12), sign)
+        if key in self._chains:
+            return self._chains[key]
+        q0 = self.sel[k - 1]
+        prev = _extrema_rows(self.extrema_fn(self.problem,
+                                             residuals(self.problem, self.W[q0], self.a[q0])))
+        cand = [i for i, (u, s, _) in enumerate(prev) if s == sign]
+        i_prev = min(cand, key=lambda i: _angle(prev[i][0], u_start)) if cand else None
+        rows = []
+        for q in range(q0 + 1, self.sel[k] + 1):
+            if i_prev is None:
+                break
+            r = residuals(self.problem, self.W[q], self.a[q])
+            cur = _extrema_rows(self.extrema_fn(self.problem, r))
+            nxt = link(prev, cur)
+            i_prev = nxt.index(i_prev) if i_prev in nxt else None
+            if i_prev is not None:
+                rows.append((q, float(self.times[q]), cur[i_prev][0], cur[i_prev][2], r))
+            prev = cur
+        ok = i_prev is not None and rows and _angle(rows[-1][2], u_end) < 1e-9
+        self._chains[key] = rows if ok else None
+        return self._chains[key]
+
+    def envelope(self, k: int, j: int, st: dict, u_end, sign: int, kinks) -> float | None:
+        """Neuron j's envelope at examined record ``k`` stepped through every record since
+        ``k − 1`` (radians; ``st`` its state at ``k − 1``), or None if the claim is withdrawn
+        (class docstring)."""
+        from theory.later_phase import angular_speed, envelope_step, pull_radius_2d
+
+        rows = self.chain(k, st["u"], u_end, sign)
+        if rows is None:
+            return None
+        B, u_prev, kap_prev, valid_prev, t_prev = st["B"], st["u"], st["kappa"], st["valid"], \
+            st["t"]
+        for q, t, u, g, r in rows:
+            w, a = np.asarray(self.W[q]), np.asarray(self.a[q])
+            om = abs(a[j]) / np.linalg.norm(w[j])
+            uj = w[j] / np.linalg.norm(w[j])
+            beta = np.radians(_angle(uj, u))
+            own = angular_speed(self.problem, w[j:j + 1], a[j:j + 1], r)[0]
+            band = self.steps[q] * max(own, om * max_slope_near(self.problem, r, _theta(u),
+                                                                 max(B, beta), kinks))
+            kap = om * abs(g)
+            valid = pull_radius_2d(self.problem, self.landscape(self.problem, r), _theta(u),
+                                   sign, abs(g))
+            B = envelope_step(B, band, min(kap_prev, kap), t - t_prev, np.radians(_angle(u_prev,
+                                                                                        u)))
+            if B > min(valid_prev, valid):
+                return None
+            u_prev, kap_prev, valid_prev, t_prev = u, kap, valid, t
+        return B
 
 
 def follow_neurons(problem, tracking: Tracking, W_traj, a_traj, step_sizes, *,
-                   heavy: float = measure.DEFAULT_HEAVY) -> NeuronFollow:
+                   heavy: float = measure.DEFAULT_HEAVY, landscape=None,
+                   fine: FineGrid | None = None) -> NeuronFollow:
     """Follow every neuron along the recorded states against the direction flow of G_t (d = 2).
 
-    ``W_traj``/``a_traj``/``step_sizes`` are aligned with ``tracking.records``.
+    ``W_traj``/``a_traj``/``step_sizes`` are aligned with ``tracking.records``;
+    ``landscape(problem, r)``: the loss weights of the landscape whose direction flow the
+    theory under test says the neurons follow (default ``r`` itself: ``G_t``); the premise of
+    the envelope is computed on it, so a wrong theory is judged by its own landscape.
 
-    * **Band.**  The most one gradient step can turn neuron j near its attractor u*:
+    * **Premise.**  Around an attractor u* of sign s the envelope needs the pull bound
+      ``β' ≤ −κ sin β`` for every angle ``β ≤ B`` (κ = ``(|a_j|/|w_j|)|G(u*)|``); it holds up
+      to the pull radius :func:`theory.later_phase.pull_radius_2d`.
+    * **Band.**  The most one gradient step can turn neuron j near its attractor:
       ``step size × (|a_j|/|w_j|) × max |dG_t/dθ|`` over the arc around u* that holds the
       neuron (:func:`max_slope_near`, radius the larger of its angle and its envelope).
-    * **Attached.**  A neuron on an arc adjacent to an attractor of its sign (:func:`adjacent`),
-      or within twice its band of one, is attached to it (the nearest such); from then on it is
-      compared with the envelope :func:`theory.later_phase.envelope_step` started at its
-      measured angle, ``κ = (|a_j|/|w_j|)|G_t(u*)|``.  When the attractor vanishes the neuron
-      goes into transit.
-    * **Transit.**  Between records the neuron must turn the way the direction flow says:
-      the predicted turn is ``Δt·sign(a)(|a|/|w|)·dG_t/dθ`` at its angle, with the landscapes of
-      both records; it is recorded in ``moves`` (the property compares signs where both
-      predictions agree and exceed the band)."""
+    * **Attached.**  A neuron is attached to the nearest attractor of its sign whose pull
+      radius covers ``max(β, band)``; from then on it is compared with the envelope
+      :func:`theory.later_phase.envelope_step` started at ``max(β, band)``, stepped with the
+      smaller κ of the two records.  When the envelope exceeds the pull radius at either record
+      the claim is withdrawn (``released``); when the attractor vanishes the neuron goes into
+      transit.  A neuron found outside its envelope is re-derived on ``fine`` when given
+      (:class:`FineGrid`): only an excess that persists there is reported as a check row
+      with β > B."""
     recs = tracking.records
     m = np.asarray(W_traj[0]).shape[0]
     kinks = kink_angles(problem.X)
     out = NeuronFollow()
+    landscape = landscape or _own_residuals
     state: dict[int, dict] = {}
-    prev = None
     for k, R in enumerate(recs):
-        v = _RecordView(problem, R, W_traj[k], a_traj[k], step_sizes[k], kinks, heavy / m)
+        v = _RecordView(problem, R, W_traj[k], a_traj[k], step_sizes[k], kinks, heavy / m,
+                        landscape(problem, R.r))
         for j in range(m):
             st = state.get(j)
             if st is not None and st["track"] is not None:
-                if st["track"] in R.track_of:
-                    out.checks.append(v.envelope(j, st))
+                row, why = v.envelope(j, st, k, fine)
+                if row is not None:
+                    out.checks.append(row)
                     continue
-                state[j] = v.transit(j, out, recs[-1].t)  # its attractor vanished
-            elif st is not None and prev is not None:
-                out.moves.append(v.move(j, prev))
-            cur = state[j] if j in state else None
-            tidx = cur.get("transit") if cur is not None else None
+                out.released += why == "released"
+                state[j] = v.transit(j, out, recs[-1].t, why)
+            cur = state.get(j)
             att = v.attach(j)
             if att is not None:
                 state[j] = att
-                if tidx is not None:
-                    out.transits[tidx]["end"] = R.t
+                if cur is not None:
+                    out.transits[cur["transit"]]["end"] = R.t
                 continue
             if cur is None:
-                state[j] = v.transit(j, out, recs[-1].t)
+                state[j] = v.transit(j, out, recs[-1].t, "start")
             if v.heavy[j]:
                 out.transits[state[j]["transit"]]["heavy_at"].append(R.t)
-        prev = v
+        out.refined = getattr(fine, "refined", 0)
     return out
 
 
 class _RecordView:
     """One record's quantities for :func:`follow_neurons` (angles in radians)."""
 
-    def __init__(self, problem, R: Record, W, a, step: float, kinks, heavy_mass: float):
+    def __init__(self, problem, R: Record, W, a, step: float, kinks, heavy_mass: float,
+                 weights):
         from theory.later_phase import angular_speed
 
         W, a = np.asarray(W), np.asarray(a)
         self.problem, self.R, self.step, self.kinks = problem, R, float(step), kinks
+        self.weights = weights
         U = measure.directions(W)
         self.U = U
         self.th = np.arctan2(U[:, 1], U[:, 0])
@@ -312,59 +472,71 @@ class _RecordView:
         self.sg = measure.signs(a)
         self.heavy = measure.mass(W, a) >= heavy_mass
         self.own = angular_speed(problem, W, a, R.r)
-        self.ext_th = {tid: float(np.arctan2(u[1], u[0])) for (u, _, _), tid in
-                       zip(R.extrema, R.track_of)}
+        self.ext = {tid: (u, s, g) for (u, s, g), tid in zip(R.extrema, R.track_of)}
+        self.ext_th = {tid: _theta(u) for tid, (u, _, _) in self.ext.items()}
+        self._valid: dict = {}
 
     def band(self, j: int, tid: int, radius: float) -> float:
         return self.step * max(self.own[j], self.om[j] * max_slope_near(
             self.problem, self.R.r, self.ext_th[tid], radius, self.kinks))
 
-    def envelope(self, j: int, st: dict) -> tuple:
-        """Advance neuron j's envelope to this record; the row for ``checks``."""
+    def valid(self, tid: int) -> float:
+        """The pull radius of attractor ``tid`` on the theory's landscape (radians)."""
+        from theory.later_phase import pull_radius_2d
+
+        if tid not in self._valid:
+            _, s, g = self.ext[tid]
+            self._valid[tid] = pull_radius_2d(self.problem, self.weights, self.ext_th[tid], s,
+                                              abs(g))
+        return self._valid[tid]
+
+    def envelope(self, j: int, st: dict, k: int, fine) -> tuple:
+        """Advance neuron j's envelope to this record: ``(row for checks, None)``, or
+        ``(None, why)`` when its attractor vanished or the claim is withdrawn."""
         from theory.later_phase import envelope_step
 
-        R = self.R
-        u, _, g = R.extrema[R.track_of.index(st["track"])]
+        tid = st["track"]
+        if tid not in self.ext:
+            return None, "vanished"
+        u, s, g = self.ext[tid]
         beta = np.radians(_angle(self.U[j], u))
-        bj = self.band(j, st["track"], max(st["B"], beta))
-        st["B"] = envelope_step(st["B"], bj, min(st["kappa"], self.om[j] * abs(g)),
-                                R.t - st["t"], np.radians(_angle(st["u"], u)))
-        st.update(kappa=self.om[j] * abs(g), t=R.t, u=u)
-        return (R.t, j, np.degrees(beta), np.degrees(st["B"]), bool(self.heavy[j]))
+        bj = self.band(j, tid, max(st["B"], beta))
+        kap = self.om[j] * abs(g)
+        valid = self.valid(tid)
+        B = envelope_step(st["B"], bj, min(st["kappa"], kap), self.R.t - st["t"],
+                          np.radians(_angle(st["u"], u)))
+        if B > min(st["valid"], valid):
+            return None, "released"
+        if beta > B and fine is not None:
+            fine.refined = getattr(fine, "refined", 0) + 1
+            B = fine.envelope(k, j, st, u, s, self.kinks)
+            if B is None:
+                return None, "released"
+        st.update(B=B, kappa=kap, t=self.R.t, u=u, valid=valid)
+        return (self.R.t, j, np.degrees(beta), np.degrees(B), bool(self.heavy[j])), None
 
     def attach(self, j: int) -> dict | None:
-        """The state of neuron j attached to the nearest attractor of its sign that it is
-        adjacent to or within twice its band of; None if there is none."""
-        R = self.R
-        cands = [(abs(float(_wrap(self.th[j] - self.ext_th[tid]))), tid, u, g)
-                 for (u, s, g), tid in zip(R.extrema, R.track_of) if s == self.sg[j]]
-        for beta, tid, u, g in sorted(cands, key=lambda c: c[0]):
-            bj = self.band(j, tid, beta)
-            if adjacent(self.kinks, self.th[j], self.ext_th[tid]) or beta <= 2 * bj:
-                return {"track": tid, "B": max(beta, bj), "kappa": self.om[j] * abs(g),
-                        "t": R.t, "u": u}
+        """The state of neuron j attached to the nearest attractor of its sign whose pull radius
+        covers ``max(β, band)``; None if there is none."""
+        cands = [(abs(float(_wrap(self.th[j] - self.ext_th[tid]))), tid)
+                 for tid, (_, s, _) in self.ext.items() if s == self.sg[j]]
+        for beta, tid in sorted(cands):
+            B = max(beta, self.band(j, tid, beta))
+            valid = self.valid(tid)
+            if B <= valid:
+                u, _, g = self.ext[tid]
+                return {"track": tid, "B": B, "kappa": self.om[j] * abs(g), "t": self.R.t,
+                        "u": u, "valid": valid}
         return None
 
-    def transit(self, j: int, out: NeuronFollow, t_end: float) -> dict:
+    def transit(self, j: int, out: NeuronFollow, t_end: float, why: str) -> dict:
         """Start a transit of neuron j here, with its frozen-landscape window."""
         from theory.later_phase import frozen_travel_time_2d
 
-        R = self.R
-        targets = [self.ext_th[tid] for (_, s, _), tid in zip(R.extrema, R.track_of)
-                   if s == self.sg[j]]
-        win = frozen_travel_time_2d(self.problem, R.r, float(self.th[j]), int(self.sg[j]),
+        targets = [self.ext_th[tid] for tid, (_, s, _) in self.ext.items() if s == self.sg[j]]
+        win = frozen_travel_time_2d(self.problem, self.R.r, float(self.th[j]), int(self.sg[j]),
                                     self.om[j], targets, 2 * self.step * self.own[j],
-                                    max(t_end - R.t, 0.0) + 1e-12)
-        out.transits.append({"neuron": j, "start": R.t, "end": None, "heavy_at": [],
-                             "window": win})
+                                    max(t_end - self.R.t, 0.0) + 1e-12)
+        out.transits.append({"neuron": j, "start": self.R.t, "end": None, "heavy_at": [],
+                             "window": win, "why": why})
         return {"track": None, "transit": len(out.transits) - 1}
-
-    def move(self, j: int, prev: "_RecordView") -> tuple:
-        """Neuron j's measured turn since ``prev`` and the turns the direction flow predicts
-        from ``prev``'s angle with the landscapes of both records (degrees)."""
-        dt = self.R.t - prev.R.t
-        pred = [dt * self.sg[j] * o * _tangent_slope(self.problem, rr, prev.th[j])
-                for rr, o in ((prev.R.r, prev.om[j]), (self.R.r, self.om[j]))]
-        return (self.R.t, j, np.degrees(float(_wrap(self.th[j] - prev.th[j]))),
-                np.degrees(pred[0]), np.degrees(pred[1]),
-                np.degrees(self.step * self.own[j]), bool(self.heavy[j]))

@@ -20,7 +20,10 @@ from theory.later_phase import (
     frozen_travel_time_2d,
     g_t_extrema,
     g_t_rate_bound,
+    loss_curvature,
+    pull_radius_2d,
     residuals,
+    sharpness_bound,
     weighted_problem,
 )
 from theory.problem import Problem
@@ -232,3 +235,91 @@ def test_frozen_travel_time_matches_the_closed_form():
     # h/(2·tol·log(θ0/tol)) = 3e-4
     assert t == pytest.approx(want, rel=1e-3)
     assert frozen_travel_time_2d(p, r, th0, -1, omega, [0.0], tol, 1.0) == math.inf
+
+
+# ----------------------------------------------------------------------------- step and premise
+@pytest.mark.parametrize("loss", ["logistic", "exponential", "square"])
+def test_loss_curvature_is_the_second_derivative(loss):
+    """ℓ'' derived by sympy = −∂r/∂f by autograd of the package's own residual."""
+    p, W, a = _state("relu", loss, seed=3)
+    f = torch.tensor(p.activation.numpy(p.X @ W.T) @ a, requires_grad=True)
+    r = p.loss.torch_neg_derivative(torch.tensor(p.y), f)
+    (g,) = torch.autograd.grad(r.sum(), f)  # r_i depends on f_i only
+    np.testing.assert_allclose(loss_curvature(p, f.detach().numpy()), -g.numpy(), rtol=1e-12)
+
+
+def _hessian_top(p, W, a):
+    m, d = W.shape
+    X, y = torch.tensor(p.X), torch.tensor(p.y)
+
+    def L(th):
+        f = p.activation.torch(X @ th[:m * d].reshape(m, d).T) @ th[m * d:]
+        return p.loss.torch_value(y, f).mean()
+
+    th = torch.tensor(np.concatenate([W.ravel(), a]))
+    return float(torch.linalg.eigvalsh(torch.autograd.functional.hessian(L, th))[-1])
+
+
+@pytest.mark.parametrize("act, loss", [("relu", "logistic"), ("leaky_relu:0.1", "square"),
+                                       ("abs", "exponential"), ("relu", "square")])
+def test_sharpness_bound_bounds_the_hessian_and_is_tight(act, loss):
+    """The bound ≥ the top eigenvalue of the autograd Hessian, and within the Weyl gap: the
+    Gauss–Newton part is exact and the residual part has norm ``ρ = max_j |∇G_t(w_j)|``, so
+    the truth is at least GN − ρ and the bound exceeds it by at most 2ρ (ReLU-family σ'' = 0
+    off the kinks, where random states lie with probability 1)."""
+    for seed in range(5):
+        p, W, a = _state(act, loss, seed=seed, n=7, d=2, m=6, scale=2.0)
+        S, top = sharpness_bound(p, W, a), _hessian_top(p, W, a)
+        r = residuals(p, W, a)
+        res = float(np.max(np.linalg.norm(p.grad_G(W, weights=r), axis=1)))
+        assert top <= S * (1 + 1e-12)
+        assert S - top <= 2 * res * (1 + 1e-9) + 1e-12
+
+
+def _pull_grid(p, w, th_star, sign, kappa0, side, betas):
+    """F(β) on a grid by direct evaluation of the slope (the definition, not the arcs)."""
+    th = th_star + side * betas
+    U = np.stack([np.cos(th), np.sin(th)], axis=1)
+    T = np.stack([-np.sin(th), np.cos(th)], axis=1)
+    slope = np.sum(p.grad_G(U, weights=w) * T, axis=1)
+    return -sign * slope * side - kappa0 * np.sin(betas)
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu:0.1", "abs"])
+def test_pull_radius_matches_a_dense_grid(act):
+    """At every attractor of random landscapes: F ≥ 0 on a dense grid up to the radius, and
+    F < 0 just beyond it (when the radius is below π) on one side."""
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(25):
+        n = int(rng.integers(2, 7))
+        X = rng.normal(size=(n, 2))
+        p = Problem.from_arrays(X, np.sign(rng.normal(size=n)) + 0.0, act, "square")
+        w = rng.normal(size=n)
+        for e in direction_attractors(p, w):
+            th = math.atan2(e.direction[1], e.direction[0])
+            rad = pull_radius_2d(p, w, th, e.sign, abs(e.G))
+            tol = 1e-7 * g_t_rate_bound(p, w)
+            betas = np.linspace(1e-9, rad * (1 - 1e-9), 4001)
+            for side in (1, -1):
+                assert np.all(_pull_grid(p, w, th, e.sign, abs(e.G), side, betas) >= -tol)
+            if rad < math.pi - 1e-6:
+                beyond = np.array([rad + 1e-6])
+                assert min(_pull_grid(p, w, th, e.sign, abs(e.G), s, beyond)[0]
+                           for s in (1, -1)) < 0
+            checked += 1
+    assert checked > 40
+
+
+def test_pull_radius_in_closed_form():
+    """One point x = e1, weight 1, ReLU: G(θ) = cos θ on |θ| < 90° (a smooth max at 0, F ≡ 0
+    there) and 0 beyond (no pull): the radius is exactly 90°.  Weight 1 at ±e1: G = |cos θ|/2
+    has kink minima at ±90° with G = 0, pulling (a < 0 neurons) on both sides as far as the
+    maxima at 0 and π, where the pull vanishes: the radius is 90°.  (The rounding allowance
+    ``tol`` = 1e-9·bound moves the crossing by tol/R ≈ 2e-9 rad.)"""
+    p = Problem.from_arrays(np.array([[1.0, 0.0]]), np.array([1.0]), "relu", "square")
+    assert pull_radius_2d(p, [1.0], 0.0, 1, 1.0) == pytest.approx(math.pi / 2, abs=1e-8)
+    X = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    q = Problem.from_arrays(X, np.array([1.0, 1.0]), "relu", "square")
+    rad = pull_radius_2d(q, [1.0, 1.0], math.pi / 2, -1, 0.0)
+    assert rad == pytest.approx(math.pi / 2, abs=1e-8)

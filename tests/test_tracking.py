@@ -8,13 +8,15 @@ import math
 import numpy as np
 
 from numerics.tracking import (
-    adjacent,
+    FineGrid,
+    LaterSteps,
     directions_for_mass,
     follow_neurons,
     kink_angles,
     link,
     record_step_sizes,
     track,
+    train_later,
 )
 from tests.helpers import one_torch_thread  # noqa: F401  (autouse: tiny networks, one thread)
 
@@ -43,15 +45,10 @@ def test_directions_for_mass_counts_output_weight():
     assert directions_for_mass(W, a, 0.999) == 3
 
 
-def test_kink_angles_and_adjacency():
-    X = np.array([[1.0, 0.0], [0.0, 2.0]])
+def test_kink_angles():
+    X = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
     k = np.sort(np.degrees(kink_angles(X)))
     np.testing.assert_allclose(k, [-180, -90, 0, 90], atol=1e-12)
-    r = math.radians
-    assert adjacent(kink_angles(X), r(30), r(0))      # no kink strictly between
-    assert adjacent(kink_angles(X), r(0), r(0))
-    assert not adjacent(kink_angles(X), r(100), r(0))  # the kink at 90° is between
-    assert adjacent(kink_angles(X), r(-60), r(-90))
 
 
 def test_record_step_sizes_take_the_largest_step_since_the_last_record():
@@ -87,16 +84,20 @@ def test_track_follows_the_xor_extrema_through_the_later_phase():
 
 def test_follow_neurons_on_the_unequal_run():
     """The envelope holds for the package's attractors and is violated when the attractors are
-    frozen at the early phase's (the negative clusters leave −30° and 150°)."""
+    frozen at the early phase's (the negative clusters leave −30° and 150°), also after the
+    fine grid re-derived it (the planted landscape G_c keeps its attractors and its pull)."""
     from theory.later_phase import direction_attractors
 
     p, run = _unequal_run()
     k = np.arange(0, len(run.traj_times), 4)
     steps = record_step_sizes(run.times, run.traj_steps[k])
-    for fn, ok in ((direction_attractors, True),
-                   (lambda q, r: direction_attractors(q, q.c), False)):
+    fine_steps = record_step_sizes(run.times, run.traj_steps)
+    for fn, land, ok in ((direction_attractors, None, True),
+                         (lambda q, r: direction_attractors(q, q.c), lambda q, r: q.c, False)):
         tr = track(p, run.traj_times, run.W_traj, run.a_traj, extrema_fn=fn, records=k)
-        fo = follow_neurons(p, tr, run.W_traj[k], run.a_traj[k], steps)
+        fine = FineGrid(p, run.traj_times, run.W_traj, run.a_traj, fine_steps, k, fn, land)
+        fo = follow_neurons(p, tr, run.W_traj[k], run.a_traj[k], steps, landscape=land,
+                            fine=fine)
         heavy = [c for c in fo.checks if c[4]]
         assert len(heavy) > 200
         worst = max(c[2] - c[3] for c in heavy)

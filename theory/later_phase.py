@@ -34,6 +34,7 @@ predictor gives the extrema of ``G_t``: :func:`g_t_extrema`), :func:`angular_spe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import sympy as sp
@@ -200,6 +201,49 @@ def angular_speed(problem: Problem, W, a, weights) -> np.ndarray:
     tang = g - np.sum(g * U, axis=1, keepdims=True) * U
     ratio = np.divide(np.abs(a), rho, out=np.zeros_like(rho), where=rho > 0)
     return ratio * np.linalg.norm(tang, axis=1)
+
+
+@lru_cache(maxsize=None)
+def _curvature_fn(loss_name: str):
+    """``ℓ''(y, f) = ∂²ℓ/∂f²`` of a loss, derived by sympy from its own ``sympy`` view."""
+    y, f = sp.symbols("y f", real=True)
+    return sp.lambdify((y, f), sp.diff(parse_loss(loss_name).sympy(y, f), f, 2), "numpy")
+
+
+def loss_curvature(problem: Problem, f) -> np.ndarray:
+    """``ℓ''(y_i, f_i)`` for every data point (n,); ≥ 0 for the package's convex losses."""
+    out = _curvature_fn(str(problem.loss))(np.asarray(problem.y, dtype=float),
+                                           np.asarray(f, dtype=float))
+    return np.broadcast_to(np.asarray(out, dtype=float), (problem.n,)).copy()
+
+
+def sharpness_bound(problem: Problem, W, a) -> float:
+    """An upper bound on the largest eigenvalue of the loss's Hessian in ``θ = (W, a)`` at a
+    network state (piecewise-linear σ, away from kinks, where σ'' = 0).
+
+    ``∇²L = (1/n) Σ_i ℓ''_i ∇f_i ∇f_iᵀ − (1/n) Σ_i r_i ∇²f_i``.  The first (Gauss–Newton)
+    term's top eigenvalue equals that of the n×n matrix ``(1/n) D^{1/2} K D^{1/2}``,
+    ``D = diag(ℓ''_i)``, ``K = J Jᵀ`` the network's tangent kernel
+    (``K_ik = Σ_j σ(z_ij)σ(z_kj) + ⟨x_i, x_k⟩ Σ_j a_j² σ'(z_ij)σ'(z_kj)``, ``z_ij = ⟨w_j,
+    x_i⟩``); it is computed exactly.  The second is block-diagonal over neurons, neuron j's
+    block being ``[[0, vᵀ], [v, 0]]`` in ``(w_j, a_j)`` with ``v = (1/n) Σ_i r_i σ'(z_ij)
+    x_i = ∇G_t(w_j)``, whose eigenvalues are ``±|v|``; its norm is ``max_j |∇G_t(w_j)|``.
+    By Weyl's inequality the sum of the two bounds the top eigenvalue.  Gradient descent with
+    step ``lr`` is stable along the sharpest direction only while ``lr · S < 2``, and follows
+    the gradient flow (a monotone, not alternating, decay of that mode) while ``lr · S < 1``."""
+    W = np.asarray(W, dtype=float)
+    a = np.asarray(a, dtype=float)
+    X = np.asarray(problem.X, dtype=float)
+    Z = X @ W.T
+    s = problem.activation.numpy(Z)
+    ds = problem.activation.numpy_deriv(Z)
+    K = s @ s.T + (X @ X.T) * ((ds * a ** 2) @ ds.T)
+    f = s @ a
+    h = np.sqrt(np.clip(loss_curvature(problem, f), 0.0, None))
+    gn = float(np.linalg.eigvalsh(h[:, None] * K * h[None, :] / problem.n)[-1])
+    r = problem.loss.neg_derivative(problem.y, f)
+    v = (ds * r[:, None]).T @ X / problem.n  # (m, d): ∇G_t(w_j)
+    return max(gn, 0.0) + float(np.max(np.linalg.norm(v, axis=1), initial=0.0))
 
 
 # ----------------------------------------------------------------------------- attractors
@@ -372,6 +416,67 @@ def envelope_step(B_prev: float, band: float, kappa: float, dt: float,
     ex = max(B_prev - band, 0.0)
     q = 1.0 if ex == 0.0 else (float(np.sin(ex) / ex) if ex < np.pi else 0.0)
     return band + ex * float(np.exp(-q * kappa * dt)) + displacement
+
+
+def pull_radius_2d(problem: Problem, weights, theta_star: float, sign: int, kappa0: float,
+                   limit: float = np.pi) -> float:
+    """The premise of the tracking envelope around an attractor ``u* = (cos θ*, sin θ*)`` of
+    ``G`` with loss weights ``weights`` (d = 2, piecewise-linear σ): the largest
+    ``β_v ≤ limit`` such that at every direction ``β ≤ β_v`` from u*, on either side, the
+    direction flow pulls towards u* at least at the rate ``kappa0 · sin β`` per unit
+    ``|a|/|w|``:
+
+        F(β) = (pull towards u*) − kappa0 sin β ≥ 0,   pull = −sign · dG/dθ · (side of u*).
+
+    On an arc between two kinks ``G(u) = ⟨u, g⟩`` (``g`` the face's gradient), and with
+    ``t* = (−sin θ*, cos θ*)`` the direction at angle ``θ* + side·β`` has
+    ``dG/dθ = cos β ⟨t*, g⟩ − side · sin β ⟨u*, g⟩``, so on each arc
+
+        F(β) = −side·sign ⟨t*, g⟩ cos β + (sign ⟨u*, g⟩ − kappa0) sin β,
+
+    a sinusoid whose first crossing below zero is solved in closed form, arc by arc outwards.
+    A smooth extremum (``u* = sign·g/|g|``, ``kappa0 = |g|``) has ``F ≡ 0`` on its own arc:
+    the bound ``β' ≤ −κ sin β`` is exact there.  Next to a kink extremum F > 0 up to 90°
+    when ``sign·G(u*) > 0`` and less far otherwise (a maximum with ``G < 0`` pulls ever more
+    weakly towards the face's minimum).  ``F ≥ −tol`` is accepted with ``tol`` = 1e-9 times
+    the slope bound :func:`g_t_rate_bound`: F is a float64 sum of n terms, each below that
+    bound, so its rounding is ~n·1e-16 of it, and the identically vanishing F on a smooth
+    extremum's arc must not be decided by rounding."""
+    if problem.d != 2 or not problem.activation.piecewise_linear:
+        raise InputError("pull_radius_2d needs 2-D data and a piecewise-linear activation")
+    w = np.asarray(weights, dtype=float)
+    tol = 1e-9 * max(g_t_rate_bound(problem, w), 1e-300)
+    X = np.asarray(problem.X, dtype=float)
+    X = X[np.linalg.norm(X, axis=1) > 0]
+    base = np.arctan2(X[:, 1], X[:, 0])
+    kinks = np.concatenate([base + np.pi / 2, base - np.pi / 2])
+    us = np.array([np.cos(theta_star), np.sin(theta_star)])
+    ts = np.array([-np.sin(theta_star), np.cos(theta_star)])
+    best = float(limit)
+    for side in (1, -1):
+        off = np.sort(((kinks - theta_star) * side) % (2 * np.pi))
+        off = off[(off > 1e-12) & (off < best)]
+        edges = [0.0, *off.tolist(), best]
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            if hi - lo <= 0:
+                continue
+            mid = theta_star + side * 0.5 * (lo + hi)
+            g = problem.grad_G(np.array([[np.cos(mid), np.sin(mid)]]), weights=w)[0]
+            A = -side * sign * float(ts @ g)
+            C = sign * float(us @ g) - kappa0
+            R = float(np.hypot(A, C))
+            if A * np.cos(lo) + C * np.sin(lo) < -tol:
+                best = min(best, lo)
+                break
+            if R <= tol:
+                continue
+            # F(β) = R cos(β − φ) falls through −tol at β = φ + arccos(−tol/R) (+2πk)
+            phi = float(np.arctan2(C, A))
+            cross = lo + (phi + float(np.arccos(-tol / R)) - lo) % (2 * np.pi)
+            if cross < hi:
+                best = min(best, cross)
+                break
+    return best
 
 
 def frozen_travel_time_2d(problem: Problem, weights, theta0: float, sign: int, omega: float,

@@ -6,6 +6,9 @@ The later-phase properties (``g_t_tracking``, ``xor_persistence``) read their pr
 
 * ``attractors(problem, r) -> [Extremum]``: the attractors of the direction flow of
   ``G_t`` (weights ``r`` in place of ``c``), :func:`theory.later_phase.direction_attractors`;
+* ``landscape(problem, r) -> weights``: the loss weights of the landscape whose direction flow
+  the theory says the neurons follow (``r`` itself); the tracking envelope's premise (the pull
+  towards each attractor) is computed on it, so a wrong theory is judged by its own landscape;
 * ``persistence(alpha, activation) -> [PersistenceCondition]``: the XOR family's persistence
   conditions, :func:`theory.xor_persistence.persistence_conditions`.
 
@@ -33,11 +36,17 @@ from theory.xor_persistence import RHO, persistence_conditions
 from .theory_bundle import LATER_PLANTS, Theory, package_theory
 
 
+def residual_landscape(problem, r):
+    """The package's landscape: ``G_t`` has the residuals themselves as loss weights."""
+    return r
+
+
 @dataclass(frozen=True)
 class LaterTheory:
     name: str
     attractors: Callable
     persistence: Callable
+    landscape: Callable = residual_landscape
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,8 @@ def planted_later(how: str) -> TheoryWithLater:
         def early(problem, r):
             return direction_attractors(problem, problem.c)
 
-        later = replace(base, name=f"planted:{how}", attractors=early)
+        later = replace(base, name=f"planted:{how}", attractors=early,
+                        landscape=lambda problem, r: problem.c)
     elif how == "xor_cos_2alpha":
         def cos2(alpha=None, activation="relu"):
             return _rewrite(persistence_conditions(alpha, activation),
