@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations, islice, product
 from math import comb
 
@@ -265,13 +266,13 @@ def line_slopes(lines: Lines, c: np.ndarray, gamma: float) -> tuple[np.ndarray, 
 
 
 def vertex_table(ell: np.ndarray, ap: np.ndarray, am: np.ndarray) -> "VertexTable":
-    """Every vertex of the arrangement (r ≥ 3): the unit vectors ±v orthogonal to r − 1
-    independent lines, one per (r−1)-subset, with G(±v).
+    """Every vertex of the arrangement (lines spanning R^r, r ≥ 3): the unit vectors ±v
+    orthogonal to r − 1 independent lines, one per (r−1)-subset, with G(±v).
 
     Built from the (r−2)-subsets P: the flat orthogonal to P is a plane with orthonormal basis
-    (q₁, q₂); a further line j > max P meets it at v ∝ ⟨ℓ_j, q₁⟩ q₂ − ⟨ℓ_j, q₂⟩ q₁, which is
-    independent of P when the projection of ℓ_j on the plane is nonzero (norm > 1e-10, and P
-    independent: smallest singular value > 1e-10)."""
+    (q₁, q₂) (complete QR of P's lines); a further line j > max P meets it at
+    v ∝ ⟨ℓ_j, q₁⟩ q₂ − ⟨ℓ_j, q₂⟩ q₁, which is independent of P when the projection of ℓ_j on the
+    plane is nonzero (norm > 1e-10, and P independent: |diagonal of R| > 1e-10)."""
     L, r = ell.shape
     Ts, Vs = [], []
     it = combinations(range(L), r - 2)
@@ -280,30 +281,27 @@ def vertex_table(ell: np.ndarray, ap: np.ndarray, am: np.ndarray) -> "VertexTabl
         P = P.reshape(-1, r - 2)
         if len(P) == 0:
             break
-        if r > 2:
-            _, S, Vt = np.linalg.svd(ell[P])
-            Q = Vt[:, r - 2:, :]  # (m, 2, r): the plane orthogonal to P
-            okP = S[:, -1] > 1e-10
-        else:
-            Q = np.broadcast_to(np.eye(2), (len(P), 2, 2))
-            okP = np.ones(len(P), dtype=bool)
+        Qf, R = np.linalg.qr(np.swapaxes(ell[P], 1, 2), mode="complete")
+        Q = np.swapaxes(Qf[:, :, r - 2:], 1, 2)  # (m, 2, r): the plane orthogonal to P
+        okP = np.all(np.abs(np.diagonal(R, axis1=1, axis2=2)) > 1e-10, axis=1)
         pr = Q @ ell.T  # (m, 2, L)
-        last = P[:, -1] if r > 2 else np.full(len(P), -1)
         nrm = np.hypot(pr[:, 0], pr[:, 1])
-        valid = (np.arange(L)[None, :] > last[:, None]) & (nrm > 1e-10) & okP[:, None]
+        valid = (np.arange(L)[None, :] > P[:, -1, None]) & (nrm > 1e-10) & okP[:, None]
         mi, j = np.nonzero(valid)
         v = pr[mi, 0, j][:, None] * Q[mi, 1] - pr[mi, 1, j][:, None] * Q[mi, 0]
         Vs.append(v / nrm[mi, j][:, None])
-        Ts.append(np.concatenate([P[mi], j[:, None]], axis=1))
+        Ts.append(np.concatenate([P[mi], j[:, None]], axis=1).astype(np.int32))
     V = np.concatenate(Vs) if Vs else np.zeros((0, r))
-    T = np.concatenate(Ts) if Ts else np.zeros((0, r - 1), dtype=np.intp)
+    T = np.concatenate(Ts) if Ts else np.zeros((0, r - 1), dtype=np.int32)
     G = np.empty(2 * len(V))
     nzero = np.empty(len(V), dtype=np.int32)
     for k in range(0, len(V), VERTEX_CHUNK):
         D = V[k:k + VERTEX_CHUNK] @ ell.T
-        G[k:k + len(D)] = np.where(D > 0, D * ap, D * am).sum(axis=1)
-        G[len(V) + k:len(V) + k + len(D)] = np.where(D < 0, -D * ap, -D * am).sum(axis=1)
-        nzero[k:k + len(D)] = np.sum(np.abs(D) <= 1e-9, axis=1)
+        Dp = np.maximum(D, 0.0)
+        Dn = D - Dp
+        G[k:k + len(D)] = Dp @ ap + Dn @ am  # G(v) = Σ_ℓ a^{sign}_ℓ ⟨v, ℓ⟩
+        G[len(V) + k:len(V) + k + len(D)] = -(Dn @ ap + Dp @ am)  # G(−v)
+        nzero[k:k + len(D)] = np.count_nonzero(np.abs(D) <= 1e-9, axis=1)
     return VertexTable(V, T, G, nzero)
 
 
@@ -477,6 +475,7 @@ def vertex_screen(ell: np.ndarray, ap: np.ndarray, am: np.ndarray, V: np.ndarray
     schur = {0: K}  # zero-set mask → Schur complement K/K_ZZ over the free lines
     elig = (sf * (APT - AMT) <= 2 * tol) @ (1 << np.arange(k1))  # bit j: line j may be in Z
     LO = np.where(sf > 0, -AMT, -APT) - tol  # the bounds on β_j (line j in Z)
+    CM, DA = c0 + AMT, APT - AMT
     HI = np.where(sf > 0, -APT, -AMT) + tol
     for mask in range(2 ** k1):
         Zi = [j for j in range(k1) if mask >> j & 1]
@@ -500,19 +499,21 @@ def vertex_screen(ell: np.ndarray, ap: np.ndarray, am: np.ndarray, V: np.ndarray
         # q = ⟨Π g, ℓ_j⟩ (j ∉ Z) = S c_N for every assignment α of the free lines
         # (c_N = c0_N + a^α_N), built by doubling: index bit t set ⇔ α_t = +
         # (times the sign s: the test is then α_j s q_j ≥ 0)
-        q = sR * np.einsum("mij,mj->mi", S, c0[R][:, Ni] + AMT[R][:, Ni])
+        RN = (R[:, None], np.array(Ni, dtype=np.intp)[None, :])
+        q = sR * np.einsum("mij,mj->mi", S, CM[RN])
         q = q[:, None, :]
-        dq = S * (sR * (APT[R][:, Ni] - AMT[R][:, Ni]))[:, None, :]
+        dq = S * (sR * DA[RN])[:, None, :]
         for t in range(m):
             q = np.concatenate([q, q + dq[:, None, :, t]], axis=1)
-        alphas = np.where((np.arange(2 ** m)[:, None] >> np.arange(m)) & 1, 1, -1)
-        alphas = alphas.astype(np.int8)
+        alphas = _alphas(m)
         ri, ai = np.nonzero(np.all(alphas * q >= -tol, axis=2))
         mi = R[ri]
         if Zi and mi.size:  # β = c0_Z − P_ZN q within the bounds of the certificate
-            beta = c0[mi][:, Zi] - sf[mi] * np.einsum("mij,mj->mi", P[mi][:, Zi][:, :, Ni],
-                                                      q[ri, ai])
-            okb = np.all((beta >= LO[mi][:, Zi]) & (beta <= HI[mi][:, Zi]), axis=1)
+            Za = np.array(Zi, dtype=np.intp)
+            PZN = P[mi[:, None, None], Za[None, :, None], RN[1][:, :, None].swapaxes(1, 2)]
+            MZ = (mi[:, None], Za[None, :])
+            beta = c0[MZ] - sf[mi] * np.einsum("mij,mj->mi", PZN, q[ri, ai])
+            okb = np.all((beta >= LO[MZ]) & (beta <= HI[MZ]), axis=1)
             mi, ai, beta = mi[okb], ai[okb], beta[okb]
         if mi.size == 0:
             continue
@@ -531,6 +532,12 @@ def vertex_screen(ell: np.ndarray, ap: np.ndarray, am: np.ndarray, V: np.ndarray
         out.append(sv)
         sgn.append(s[mi[keep]].astype(int))
     return np.concatenate(out), np.concatenate(sgn), skipped
+
+
+@lru_cache(maxsize=None)
+def _alphas(m: int) -> np.ndarray:
+    """Assignments α ∈ {−1, +1}^m of m free lines, row t: bit j of t set ⇔ α_j = +1."""
+    return np.where((np.arange(2 ** m)[:, None] >> np.arange(m)) & 1, 1, -1).astype(np.int8)
 
 
 def _canonical(ell: np.ndarray, sv: np.ndarray, T: np.ndarray) -> bool:

@@ -33,7 +33,9 @@ sphere — extrema with tiny basins on the sphere are otherwise found by no affo
 starts), then continues freely.  Alternate batches start inside random faces drawn through
 random vertices (:func:`_face_starts`), so that small faces are drawn as often as large ones.
 These raise recall but are not uniform samples, so they are kept out of the coverage
-statistics.
+statistics.  Exploration runs only when the vertex stream (below) does not: where both can run,
+the stream finds the small faces far more cheaply, and the time goes to uniform starts and to
+the stream instead.
 
 Vertex stream.  Uniform starts reach an extremum only as often as its basin is large, and
 extrema with high growth rates can sit in faces a few hundredths of a radian across.  Every
@@ -108,7 +110,8 @@ class SearchConfig:
     it short); None: adaptive (module docstring).  ``time_budget``: seconds (None: the default
     budget; ``math.inf``: none).  ``progress``: a tqdm bar on stderr (None: only on a TTY).
     ``confidence``: 1 − δ of the missing-mass bound.  ``seeds``: also start at data lines and ±v.
-    ``explore``: with each batch of random starts, as many walks held on random flats.
+    ``explore``: with each batch of random starts, as many walks held on random flats (only
+    when the vertex stream does not run).
     ``vertices``: also screen the faces around the vertices of the arrangement, in order of
     decreasing |G| (while the vertex table is affordable)."""
 
@@ -456,6 +459,7 @@ def _search(Xr, c, gamma, lines, cfg):
     budget_hit = False
     stream = None  # the vertex stream, built at its first turn
     use_stream = cfg.vertices and _stream_affordable(L, r)
+    explore = cfg.explore and not use_stream  # the stream finds small faces far better
     t_uni = t_str = 0.0
     chunk = 64  # vertices per stream turn, adapted to take about 0.1 of the time left
     bar = _progress(cfg, target or MIN_STARTS)
@@ -510,7 +514,7 @@ def _search(Xr, c, gamma, lines, cfg):
             if not seeds_done:
                 seed_walks()
                 seeds_done = True
-            if cfg.explore and 1 < r and L <= WALK_ONLY_LINES:  # held on flats and faces
+            if explore and 1 < r and L <= WALK_ONLY_LINES:  # held on flats and faces
                 m = EXPLORE_PER_START * b
                 for k in range(0, m, batch):
                     mk = min(batch, m - k)
