@@ -366,6 +366,11 @@ class VertexStream:
         return self.done >= len(self.order) and self.skipped == 0
 
     @property
+    def top(self) -> float:
+        """The largest |G| over the vertices (≤ λ_max)."""
+        return float(abs(self.table.G[self.order[0]])) if len(self.order) else 0.0
+
+    @property
     def threshold(self) -> float:
         """|G| at the last vertex screened (inf before the first; 0 once all are)."""
         if self.done == 0:

@@ -24,7 +24,9 @@ is then certified exactly by the caller.  Two phases:
    follows the flow's path exactly (up to rounding), so end points do not depend on step sizes.
 
 Seeds and exploration.  Besides the random starts, the search starts once from each data line ±ℓ
-and from ±v (v = Σ c_i x_i / n), where extrema often sit, and, with every batch of random
+and from ±v (v = Σ c_i x_i / n), where extrema often sit, from the normalised sums and
+differences ±ℓ_i ± ℓ_j of pairs of lines (up to ``PAIR_MAX_LINES`` lines; flowing with the sign
+of G there), and, with every batch of random
 starts, makes ``EXPLORE_PER_START`` times as many *exploration walks* (both only up to
 ``WALK_ONLY_LINES`` lines; above, only ±v: the time goes to uniform starts): a random set of
 1 … min(r − 1, ``EXPLORE_MAX_K``) hyperplanes is held in the zero set, the walk settles on their
@@ -44,7 +46,10 @@ lies on F's zero set, so s·G(v) = |G(u)|⟨v, u⟩ — the vertices of a small 
 close to |G(u)|.  So, while the vertex table is affordable (``STREAM_MAX_TABLE``,
 ``STREAM_MAX_R``), the search also screens the faces around the vertices of the arrangement in
 order of decreasing |G(v)| (``theory.candidates.VertexStream``), interleaved with the uniform
-starts (``STREAM_SHARE`` of the time while uniform starts are still wanted, all of it after).
+starts: ``STREAM_SHARE`` of the time until ``MIN_STARTS`` uniform starts are done, then all of
+it until the vertices with |G(v)| ≥ ``STREAM_TARGET``·max|G(v)| are screened (the vertices of a
+small face of an extremum with |G(u)| ≥ λ_max/2), then ``STREAM_SHARE`` again while uniform
+starts are still wanted, and all of the rest.
 Its statement is exact, not statistical: once the vertices with |G(v)| ≥ X are screened, every
 extremum whose face has a vertex v with |G(u)|⟨v, u⟩ ≥ X has been listed (and is then decided by
 the exact certificate); when every vertex is screened, the listing is exhaustive.  Stream faces
@@ -94,11 +99,17 @@ EXPLORE_MAX_K = 6
 #: Default time budget for the search (seconds).
 DEFAULT_TIME_BUDGET = 20.0
 #: Vertex stream (module docstring): run while the vertex table (C(L, r−1) subsets, each
-#: checked against L lines) stays below ``STREAM_MAX_TABLE`` = C·L and r ≤ ``STREAM_MAX_R``
-#: (3^{r−1} faces around a vertex).
-STREAM_MAX_TABLE, STREAM_MAX_R = 4e7, 9
-#: While uniform starts are still wanted, the stream gets this share of the search's time.
-STREAM_SHARE = 0.5
+#: checked against L lines) stays below ``STREAM_MAX_TABLE`` = C·L per 10 s of search (about a
+#: quarter of it, measured at d = 6, n = 40 on a busy 2-core machine) and C below
+#: ``STREAM_MAX_SUBSETS`` (memory: ~100 bytes per subset), and r ≤ ``STREAM_MAX_R`` (3^{r−1}
+#: faces around a vertex).
+STREAM_MAX_TABLE, STREAM_MAX_SUBSETS, STREAM_MAX_R = 4e7, 3e6, 9
+#: Until ``MIN_STARTS`` uniform starts are done, and again once the stream has screened the
+#: vertices with |G(v)| ≥ ``STREAM_TARGET``·max|G(v)|, the stream gets ``STREAM_SHARE`` of the
+#: search's time; in between it gets all of it.
+STREAM_SHARE, STREAM_TARGET = 0.5, 0.45
+#: Seeds at the normalised sums and differences of pairs of data lines, up to this many lines.
+PAIR_MAX_LINES = 50
 #: Degenerate vertices with more lines through them than this are skipped by the stream
 #: (counted; 3^m unscreened faces each).
 STREAM_MAX_LINES = 8
@@ -452,13 +463,23 @@ def _search(Xr, c, gamma, lines, cfg):
         for sg in (1.0, -1.0):
             for k in range(0, len(U), batch):
                 walk(U[k:k + batch], np.full(len(U[k:k + batch]), sg))
+        if L <= PAIR_MAX_LINES:  # ±ℓ_i ± ℓ_j, flowing with the sign of G there
+            i, j = np.triu_indices(L, 1)
+            U = np.concatenate([lines.ell[i] + lines.ell[j], lines.ell[i] - lines.ell[j]])
+            U = np.concatenate([U, -U])
+            U /= np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-300)
+            U = U + 1e-6 * rng.standard_normal(U.shape)
+            sg = np.sign(land.G(U))
+            U, sg = U[sg != 0], sg[sg != 0]
+            for k in range(0, len(U), batch):
+                walk(U[k:k + batch], sg[k:k + batch])
     target = cfg.starts
     seeds_done = not cfg.seeds
     size = 32  # the first batch is small: it measures the rate
     done = dead = failed = 0
     budget_hit = False
     stream = None  # the vertex stream, built at its first turn
-    use_stream = cfg.vertices and _stream_affordable(L, r)
+    use_stream = cfg.vertices and _stream_affordable(L, r, budget)
     explore = cfg.explore and not use_stream  # the stream finds small faces far better
     t_uni = t_str = 0.0
     chunk = 64  # vertices per stream turn, adapted to take about 0.1 of the time left
@@ -469,6 +490,9 @@ def _search(Xr, c, gamma, lines, cfg):
             return done < target
         if done < MIN_STARTS:
             return True
+        if stream is not None and stream.done < len(stream) \
+                and stream.threshold > STREAM_TARGET * stream.top:
+            return False  # the stream first, down to the target
         n1 = sum(1 for h in hits if h == 1)
         return done < MAX_STARTS and n1 / done >= GT_STOP
 
@@ -554,9 +578,13 @@ def _search(Xr, c, gamma, lines, cfg):
                         time.perf_counter() - t0, vertices=vert)
 
 
-def _stream_affordable(L: int, r: int) -> bool:
-    """Whether the vertex stream runs: 3 ≤ r ≤ STREAM_MAX_R and C(L, r−1)·L ≤ STREAM_MAX_TABLE."""
-    return 3 <= r <= STREAM_MAX_R and L >= r - 1 and comb(L, r - 1) * L <= STREAM_MAX_TABLE
+def _stream_affordable(L: int, r: int, budget: float) -> bool:
+    """Whether the vertex stream runs (constants ``STREAM_MAX_*``) with a search budget of
+    ``budget`` seconds."""
+    if not (3 <= r <= STREAM_MAX_R and L >= r - 1):
+        return False
+    C = comb(L, r - 1)
+    return C <= STREAM_MAX_SUBSETS and C * L <= STREAM_MAX_TABLE * max(1.0, budget / 10.0)
 
 
 def coverage(result: SearchResult, assigned: np.ndarray, confidence: float) -> dict:
