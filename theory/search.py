@@ -103,7 +103,7 @@ DEFAULT_TIME_BUDGET = 20.0
 #: quarter of it, measured at d = 6, n = 40 on a busy 2-core machine) and C below
 #: ``STREAM_MAX_SUBSETS`` (memory: ~100 bytes per subset), and r ≤ ``STREAM_MAX_R`` (3^{r−1}
 #: faces around a vertex).
-STREAM_MAX_TABLE, STREAM_MAX_SUBSETS, STREAM_MAX_R = 4e7, 3e6, 9
+STREAM_MAX_TABLE, STREAM_MAX_SUBSETS, STREAM_MAX_R = 4e7, 2e6, 9
 #: Until ``MIN_STARTS`` uniform starts are done, and again once the stream has screened the
 #: vertices with |G(v)| ≥ ``STREAM_TARGET``·max|G(v)|, the stream gets ``STREAM_SHARE`` of the
 #: search's time; in between it gets all of it.
