@@ -10,6 +10,11 @@ complete.  Faces are sign vectors; they are produced by
   vertex every assignment {0, +, −} of the lines through it.  When the lines span the space every
   face has a vertex in its closure, and near a vertex all realisable assignments occur, so this
   is complete (unrealisable assignments are rejected by the candidate test);
+* :class:`VertexStream` (r ≥ 3): the same faces, but each vertex is tested only for the sign
+  of G there and the faces around it are screened with a few small dense solves per vertex
+  (:func:`vertex_screen`), so only faces whose candidate passes are listed — 10–30× faster
+  than listing every face, and it can stop part way: vertices come in order of decreasing
+  |G(v)|, which is how the multi-start search uses it;
 * the multi-start search of ``theory.search`` (fallback, not complete) when neither is
   affordable.
 
@@ -21,17 +26,22 @@ unchanged: ⟨Q u', x⟩ = ⟨u', Qᵀ x⟩.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from itertools import combinations, product
+from functools import lru_cache
+from itertools import combinations, islice, product
 from math import comb
 
 import numpy as np
 
-#: Vertex enumeration is used while C(lines, r−1) stays below this affordability limit (the
-#: same 2e5 subsets as the certificate's MAX_RAY_SUBSETS); beyond it, the multi-start search.
-MAX_VERTEX_SUBSETS = 200_000
-#: ... and while the number of (vertex, assignment) faces stays below this.
-MAX_VERTEX_FACES = 2_000_000
+#: Vertex enumeration is used while C(lines, r−1) stays below this,
+MAX_VERTEX_SUBSETS = 1_000_000
+#: ... the number of (vertex, assignment) face tests below this (about 0.3 µs each),
+MAX_VERTEX_FACES = 20_000_000
+#: ... the vertex table, C(lines, r−1)·lines products of a vertex with a line, below this,
+MAX_VERTEX_TABLE = 50_000_000
+#: ... and the faces around degenerate vertices (screened one by one, ~10 µs each) below this.
+MAX_DEGENERATE_FACES = 2_000_000
 #: Screening tolerance, relative to the scale of G (float64 rounding in β and in ⟨Πg, x_i⟩ is
 #: ~1e-15·cond; 1e-8 only lets more faces through to the exact certificate, never fewer).
 SCREEN_RTOL = 1e-8
@@ -182,23 +192,13 @@ def screen(Xr: np.ndarray, c: np.ndarray, gamma: float, lines: Lines,
     certificate decides them)."""
     n, r = Xr.shape
     ell = lines.ell
-    L = len(ell)
     if len(line_sv) == 0:
         return []
-    nz = lines.line_id >= 0
-    scale = np.sum(np.abs(c) * np.linalg.norm(Xr, axis=1)) / n * max(1.0, abs(gamma))
-    tol = SCREEN_RTOL * max(scale, np.finfo(float).tiny)
-    # per-line slopes of Σ_{i∈ℓ} c_i σ(t_i z)/n for z > 0 (a⁺) and z < 0 (a⁻)
-    tpos = lines.t > 0
-    a_plus = np.zeros(L)
-    a_minus = np.zeros(L)
-    np.add.at(a_plus, lines.line_id[nz], (c * np.where(tpos, lines.t, gamma * lines.t))[nz] / n)
-    np.add.at(a_minus, lines.line_id[nz], (c * np.where(tpos, gamma * lines.t, lines.t))[nz] / n)
-    # the weight of each line under its sign: g = Σ_ℓ w_ℓ(sign) ℓ
-    wp = a_plus * n  # Σ c_i t_i σ'(...) pattern for sign +: same algebra, without 1/n
-    wm = a_minus * n
-    g = ((line_sv > 0).astype(float) @ (wp[:, None] * ell)
-         + (line_sv < 0).astype(float) @ (wm[:, None] * ell)) / n
+    tol = SCREEN_RTOL * g_scale(Xr, c, gamma)
+    a_plus, a_minus = line_slopes(lines, c, gamma)
+    # g = Σ_ℓ a^{sign}_ℓ ℓ over the nonzero lines of the face
+    g = ((line_sv > 0).astype(float) @ (a_plus[:, None] * ell)
+         + (line_sv < 0).astype(float) @ (a_minus[:, None] * ell))
     k_of = np.sum(line_sv == 0, axis=1)
     out: list[tuple[np.ndarray, int]] = []
     for k in np.unique(k_of):
@@ -243,3 +243,333 @@ def screen(Xr: np.ndarray, c: np.ndarray, gamma: float, lines: Lines,
             for f in np.nonzero(okf)[0]:
                 out.append((point_signs(lines, line_sv[sel[f]][None])[0], sign))
     return out
+
+
+# ----------------------------------------------------------------------------- vertex screen
+#: A vertex where more than r − 1 lines meet (degenerate) has its faces listed only while at
+#: most this many lines pass through it (3^m assignments).
+MAX_VERTEX_LINES = 12
+
+
+def line_slopes(lines: Lines, c: np.ndarray, gamma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per line ℓ, the slopes of its share of G: Σ_{i on ℓ} c_i σ(t_i z)/n = a⁺_ℓ z for z > 0
+    and a⁻_ℓ z for z < 0 (so G(w) = Σ_ℓ a^{sign⟨w,ℓ⟩}_ℓ ⟨w, ℓ⟩)."""
+    n = len(c)
+    L = len(lines.ell)
+    nz = lines.line_id >= 0
+    tpos = lines.t > 0
+    ap = np.zeros(L)
+    am = np.zeros(L)
+    np.add.at(ap, lines.line_id[nz], (c * np.where(tpos, lines.t, gamma * lines.t))[nz] / n)
+    np.add.at(am, lines.line_id[nz], (c * np.where(tpos, gamma * lines.t, lines.t))[nz] / n)
+    return ap, am
+
+
+def vertex_table(ell: np.ndarray, ap: np.ndarray, am: np.ndarray) -> "VertexTable":
+    """Every vertex of the arrangement (lines spanning R^r, r ≥ 3): the unit vectors ±v
+    orthogonal to r − 1 independent lines, one per (r−1)-subset, with G(±v).
+
+    Built from the (r−2)-subsets P: the flat orthogonal to P is a plane with orthonormal basis
+    (q₁, q₂) (complete QR of P's lines); a further line j > max P meets it at
+    v ∝ ⟨ℓ_j, q₁⟩ q₂ − ⟨ℓ_j, q₂⟩ q₁, which is independent of P when the projection of ℓ_j on the
+    plane is nonzero (norm > 1e-10, and P independent: |diagonal of R| > 1e-10)."""
+    L, r = ell.shape
+    Ts, Vs = [], []
+    it = combinations(range(L), r - 2)
+    while True:
+        P = np.fromiter((x for c in islice(it, VERTEX_CHUNK) for x in c), dtype=np.intp)
+        P = P.reshape(-1, r - 2)
+        if len(P) == 0:
+            break
+        Qf, R = np.linalg.qr(np.swapaxes(ell[P], 1, 2), mode="complete")
+        Q = np.swapaxes(Qf[:, :, r - 2:], 1, 2)  # (m, 2, r): the plane orthogonal to P
+        okP = np.all(np.abs(np.diagonal(R, axis1=1, axis2=2)) > 1e-10, axis=1)
+        pr = Q @ ell.T  # (m, 2, L)
+        nrm = np.hypot(pr[:, 0], pr[:, 1])
+        valid = (np.arange(L)[None, :] > P[:, -1, None]) & (nrm > 1e-10) & okP[:, None]
+        mi, j = np.nonzero(valid)
+        v = pr[mi, 0, j][:, None] * Q[mi, 1] - pr[mi, 1, j][:, None] * Q[mi, 0]
+        Vs.append(v / nrm[mi, j][:, None])
+        Ts.append(np.concatenate([P[mi], j[:, None]], axis=1).astype(np.int32))
+    V = np.concatenate(Vs) if Vs else np.zeros((0, r))
+    T = np.concatenate(Ts) if Ts else np.zeros((0, r - 1), dtype=np.int32)
+    G = np.empty(2 * len(V))
+    nzero = np.empty(len(V), dtype=np.int32)
+    for k in range(0, len(V), VERTEX_CHUNK):
+        D = V[k:k + VERTEX_CHUNK] @ ell.T
+        Dp = np.maximum(D, 0.0)
+        Dn = D - Dp
+        G[k:k + len(D)] = Dp @ ap + Dn @ am  # G(v) = Σ_ℓ a^{sign}_ℓ ⟨v, ℓ⟩
+        G[len(V) + k:len(V) + k + len(D)] = -(Dn @ ap + Dp @ am)  # G(−v)
+        nzero[k:k + len(D)] = np.count_nonzero(np.abs(D) <= 1e-9, axis=1)
+    return VertexTable(V, T, G, nzero)
+
+
+#: Rows per chunk when the vertex table is built (bounds memory).
+VERTEX_CHUNK = 20_000
+
+
+@dataclass
+class VertexTable:
+    """Vertices of the arrangement: oriented vertex k is +V[k] for k < len(V) and −V[k − len(V)]
+    otherwise, with lines T[k mod len(V)] through it and G[k] the value of G there."""
+
+    V: np.ndarray
+    T: np.ndarray
+    G: np.ndarray
+    nzero: np.ndarray  # lines through V[k] (r − 1 unless the vertex is degenerate)
+
+    def __len__(self):
+        return len(self.G)
+
+    def degenerate_faces(self, max_lines: int) -> float:
+        """About how many faces the degenerate vertices with at most ``max_lines`` lines give
+        (3^m assignments per vertex of m lines, listed from one of its C(m, r−1) subsets)."""
+        r1 = self.T.shape[1]
+        m = self.nzero[(self.nzero > r1) & (self.nzero <= max_lines)].astype(float)
+        return float(2 * np.sum(3.0 ** m / np.array([comb(int(k), r1) for k in m])))
+
+    def rows(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(oriented unit vertices, their lines) for oriented indices ``idx``."""
+        m = len(self.V)
+        sgn = np.where(idx < m, 1.0, -1.0)
+        base = idx % max(m, 1)
+        return self.V[base] * sgn[:, None], self.T[base]
+
+
+class VertexStream:
+    """The faces around every vertex of the arrangement, screened in order of decreasing |G| at
+    the vertex (:func:`vertex_screen`), as many at a time as asked.
+
+    After the vertices with |G(v)| ≥ X have been screened (``threshold`` = X), every extremum
+    u whose face has a vertex v with |G(u)|⟨v, u⟩ ≥ X has passed through the screen: for small
+    faces (all vertices close to u) that is every extremum with |G(u)| ≳ X.  When every vertex
+    has been screened (``complete``) the faces listed are exhaustive, as in
+    :func:`vertex_faces`."""
+
+    def __init__(self, Xr: np.ndarray, c: np.ndarray, gamma: float, lines: Lines,
+                 max_lines: int | None = None):
+        self.max_lines = MAX_VERTEX_LINES if max_lines is None else max_lines
+        self.ell = lines.ell
+        self.ap, self.am = line_slopes(lines, c, gamma)
+        self.tol = SCREEN_RTOL * g_scale(Xr, c, gamma)
+        self.table = vertex_table(self.ell, self.ap, self.am)
+        self.order = np.argsort(-np.abs(self.table.G), kind="stable")
+        self.done = 0
+        self.skipped = 0  # degenerate vertices with more than max_lines lines
+
+    def __len__(self):
+        return len(self.order)
+
+    @property
+    def complete(self) -> bool:
+        return self.done >= len(self.order) and self.skipped == 0
+
+    @property
+    def top(self) -> float:
+        """The largest |G| over the vertices (≤ λ_max)."""
+        return float(abs(self.table.G[self.order[0]])) if len(self.order) else 0.0
+
+    @property
+    def threshold(self) -> float:
+        """|G| at the last vertex screened (inf before the first; 0 once all are)."""
+        if self.done == 0:
+            return math.inf
+        if self.done >= len(self.order):
+            return 0.0
+        return float(abs(self.table.G[self.order[self.done - 1]]))
+
+    def next(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Screen the next ``count`` vertices: (line sign vectors, signs) of the faces whose
+        candidate of that sign passed (faces around degenerate vertices: both signs, for
+        :func:`screen` to decide)."""
+        idx = self.order[self.done:self.done + count]
+        self.done += len(idx)
+        V, T = self.table.rows(idx)
+        g = self.table.G[idx]
+        s = np.where(g < 0, -1, 1)
+        both = np.abs(g) <= self.tol  # G(v) ≈ 0: test both signs
+        if both.any():
+            V = np.concatenate([V, V[both]])
+            T = np.concatenate([T, T[both]])
+            s = np.concatenate([s, -s[both]])
+        r1 = T.shape[1]
+        piece = max(64, 200_000 // (2 ** r1 * max(r1, 1)))  # arrays of ~1 MB: cache-sized
+        out = [vertex_screen(self.ell, self.ap, self.am, V[k:k + piece], T[k:k + piece],
+                             s[k:k + piece], self.tol, self.max_lines)
+               for k in range(0, len(V), piece)]
+        self.skipped += sum(o[2] for o in out)
+        if not out:
+            return np.zeros((0, len(self.ell)), dtype=np.int8), np.zeros(0, dtype=int)
+        return np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])
+
+    def faces(self) -> np.ndarray:
+        """All remaining vertices at once (exhaustive enumeration): distinct line sign vectors."""
+        out = []
+        step = max(100, 2_000_000 // 3 ** (self.ell.shape[1] - 1))
+        while self.done < len(self.order):
+            out.append(self.next(step)[0])
+        F = np.concatenate(out) if out else np.zeros((0, len(self.ell)), dtype=np.int8)
+        return unique_rows(F)
+
+
+def g_scale(Xr: np.ndarray, c: np.ndarray, gamma: float) -> float:
+    """The scale of G that screening tolerances are relative to: Σ|c_i||x_i|/n · max(1, |γ|)."""
+    n = len(c)
+    scale = np.sum(np.abs(c) * np.linalg.norm(Xr, axis=1)) / n * max(1.0, abs(gamma))
+    return max(float(scale), np.finfo(float).tiny)
+
+
+def vertex_screen(ell: np.ndarray, ap: np.ndarray, am: np.ndarray, V: np.ndarray,
+                  T: np.ndarray, s: np.ndarray, tol: float,
+                  max_lines: int = MAX_VERTEX_LINES) -> tuple[np.ndarray, np.ndarray, int]:
+    """Faces around the vertices V (unit, rows) whose candidate of sign s may be an extremum.
+
+    ``T[m]``: the r − 1 independent lines through V[m]; ``s[m]``: the sign tested there.  An
+    extremum u of sign s on a face F has s·G(v) = |G(u)|⟨v, u⟩ at every vertex v of the closure
+    of F (G is linear there and v lies on the zero set of F), and u is a positive combination
+    of those vertices, so some vertex of F has s·G(v) > 0: testing at each vertex only the sign
+    of G(v) (both when G(v) ≈ 0) misses nothing.
+
+    At a vertex where exactly the r − 1 lines T meet, the faces around it are the assignments
+    α ∈ {0, +, −}^{r−1} to T, the other lines keeping the vertex's signs.  With K the Gram
+    matrix of T, y the values ⟨g, ℓ_j⟩ and zero set Z = {α_j = 0}, the projected gradient gives
+    β = K_ZZ⁻¹ y_Z and ⟨Π g, ℓ_j⟩ = y_j − K_jZ β (j ∉ Z); both are affine in the slopes of the
+    free lines, so all 3^{r−1} faces are tested with small dense algebra, and only faces whose
+    candidate passes the near tests (signs on T, bounds on β as in :func:`screen`) are tested
+    against the far lines.  The same loose tolerance as :func:`screen`: faces pass to the exact
+    certificate, never fewer.  Vertices where more lines meet (degenerate) return every
+    assignment of their zero lines, unscreened and with both signs, each vertex from one subset
+    T only (:func:`_canonical`), and only up to ``max_lines`` lines.
+
+    Returns (line sign vectors (int8 rows, possibly repeated), their signs, the number of
+    degenerate vertices skipped for having more lines)."""
+    M, r = V.shape
+    k1 = r - 1
+    empty = np.zeros((0, len(ell)), dtype=np.int8)
+    if M == 0:
+        return empty, np.zeros(0, dtype=int), 0
+    ar = np.arange(M)[:, None]
+    Dv = V @ ell.T
+    Dv[ar, T] = 0.0
+    near = np.abs(Dv) <= 1e-9
+    base = np.sign(Dv).astype(np.int8)
+    base[near] = 0
+    near[ar, T] = False
+    degen = near.any(axis=1)
+    out, sgn = [empty], [np.zeros(0, dtype=int)]
+    skipped = 0
+    if degen.any():
+        canon = [m for m in np.nonzero(degen)[0] if _canonical(ell, base[m], T[m])]
+        F, skipped = _degenerate_faces(base[canon], max_lines)
+        out += [F, F]
+        sgn += [np.ones(len(F), dtype=int), -np.ones(len(F), dtype=int)]
+    gen = ~degen
+    V, T, s, base, Dv = V[gen], T[gen], s[gen], base[gen], Dv[gen]
+    M = len(V)
+    ar = np.arange(M)[:, None]
+    W = np.where(Dv > 0, ap, am)
+    W[ar, T] = 0.0
+    g0 = W @ ell
+    B = ell[T]  # (M, r−1, r)
+    K = B @ np.swapaxes(B, 1, 2)
+    P = np.linalg.inv(K)
+    c0 = np.einsum("mij,mj->mi", P, np.einsum("mkr,mr->mk", B, g0))  # g0 = Σ_T c0_j ℓ_j + …
+    APT, AMT = ap[T], am[T]
+    sf = s.astype(float)[:, None]
+    schur = {0: K}  # zero-set mask → Schur complement K/K_ZZ over the free lines
+    elig = (sf * (APT - AMT) <= 2 * tol) @ (1 << np.arange(k1))  # bit j: line j may be in Z
+    LO = np.where(sf > 0, -AMT, -APT) - tol  # the bounds on β_j (line j in Z)
+    CM, DA = c0 + AMT, APT - AMT
+    HI = np.where(sf > 0, -APT, -AMT) + tol
+    for mask in range(2 ** k1):
+        Zi = [j for j in range(k1) if mask >> j & 1]
+        Ni = [j for j in range(k1) if not mask >> j & 1]
+        m = len(Ni)
+        if mask:
+            h = mask.bit_length() - 1
+            Sp = schur[mask & ~(1 << h)]
+            pos = [j for j in range(k1) if not (mask & ~(1 << h)) >> j & 1].index(h)
+            rest = [t for t in range(m + 1) if t != pos]
+            col = Sp[:, rest, pos]
+            schur[mask] = (Sp[:, rest][:, :, rest]
+                           - col[:, :, None] * col[:, None, :] / Sp[:, pos, pos, None, None])
+        # only lines whose kink suits the sign can lie in Z: the β bounds need
+        # s(a⁺_j − a⁻_j) ≤ 0 (a concave kink for a maximum, convex for a minimum)
+        R = np.nonzero((mask & ~elig) == 0)[0] if mask else np.arange(M)
+        if R.size == 0:
+            continue
+        S = schur[mask][R]
+        sR = sf[R]
+        # q = ⟨Π g, ℓ_j⟩ (j ∉ Z) = S c_N for every assignment α of the free lines
+        # (c_N = c0_N + a^α_N), built by doubling: index bit t set ⇔ α_t = +
+        # (times the sign s: the test is then α_j s q_j ≥ 0)
+        RN = (R[:, None], np.array(Ni, dtype=np.intp)[None, :])
+        q = sR * np.einsum("mij,mj->mi", S, CM[RN])
+        q = q[:, None, :]
+        dq = S * (sR * DA[RN])[:, None, :]
+        for t in range(m):
+            q = np.concatenate([q, q + dq[:, None, :, t]], axis=1)
+        alphas = _alphas(m)
+        ri, ai = np.nonzero(np.all(alphas * q >= -tol, axis=2))
+        mi = R[ri]
+        if Zi and mi.size:  # β = c0_Z − P_ZN q within the bounds of the certificate
+            Za = np.array(Zi, dtype=np.intp)
+            PZN = P[mi[:, None, None], Za[None, :, None], RN[1][:, :, None].swapaxes(1, 2)]
+            MZ = (mi[:, None], Za[None, :])
+            beta = c0[MZ] - sf[mi] * np.einsum("mij,mj->mi", PZN, q[ri, ai])
+            okb = np.all((beta >= LO[MZ]) & (beta <= HI[MZ]), axis=1)
+            mi, ai, beta = mi[okb], ai[okb], beta[okb]
+        if mi.size == 0:
+            continue
+        Tm = T[mi]
+        a = np.where(alphas[ai] > 0, APT[mi][:, Ni], AMT[mi][:, Ni])
+        pg = g0[mi] + np.einsum("mj,mjr->mr", a, ell[Tm[:, Ni]])
+        if Zi:
+            pg -= np.einsum("mj,mjr->mr", beta, ell[Tm[:, Zi]])
+        far = (sf[mi] * base[mi]) * (pg @ ell.T)
+        keep = (np.linalg.norm(pg, axis=1) > tol) & np.all(far >= -tol, axis=1)
+        if not keep.any():
+            continue
+        sv = base[mi[keep]].copy()
+        if Ni:
+            sv[np.arange(len(sv))[:, None], Tm[keep][:, Ni]] = alphas[ai[keep]]
+        out.append(sv)
+        sgn.append(s[mi[keep]].astype(int))
+    return np.concatenate(out), np.concatenate(sgn), skipped
+
+
+@lru_cache(maxsize=None)
+def _alphas(m: int) -> np.ndarray:
+    """Assignments α ∈ {−1, +1}^m of m free lines, row t: bit j of t set ⇔ α_j = +1."""
+    return np.where((np.arange(2 ** m)[:, None] >> np.arange(m)) & 1, 1, -1).astype(np.int8)
+
+
+def _canonical(ell: np.ndarray, sv: np.ndarray, T: np.ndarray) -> bool:
+    """Whether T is the first basis (greedy, in line order) of the lines through a degenerate
+    vertex with sign vector ``sv``: each such vertex is listed from that subset only."""
+    basis: list[int] = []
+    for j in np.nonzero(sv == 0)[0]:
+        if len(basis) == len(T):
+            break
+        if np.linalg.matrix_rank(ell[basis + [j]], tol=1e-10) == len(basis) + 1:
+            basis.append(int(j))
+    return sorted(basis) == sorted(int(t) for t in T)
+
+
+def _degenerate_faces(base: np.ndarray, max_lines: int) -> tuple[np.ndarray, int]:
+    """Every assignment {0, +, −} of the zero lines of each vertex sign vector (rows of
+    ``base``), for vertices with at most ``max_lines`` zero lines; and the number of vertices
+    skipped for having more."""
+    out = [np.zeros((0, base.shape[1]), dtype=np.int8)]
+    m_of = np.sum(base == 0, axis=1)
+    for m in np.unique(m_of):
+        if m > max_lines:
+            continue
+        sel = np.nonzero(m_of == m)[0]
+        zl = np.nonzero(base[sel] == 0)[1].reshape(len(sel), m)
+        for assign in product((0, 1, -1), repeat=int(m)):
+            sv = base[sel].copy()
+            sv[np.arange(len(sel))[:, None], zl] = np.array(assign, dtype=np.int8)
+            out.append(sv)
+    return np.concatenate(out), int(np.sum(m_of > max_lines))

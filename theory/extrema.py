@@ -236,19 +236,26 @@ def _float_rate(tw, sv) -> float:
     return float(np.linalg.norm(g))
 
 
-def _enumerate(Xr, lines, force_search: bool):
-    """Exhaustive faces when affordable: (line sign vectors, method) or None."""
+def _enumerate(Xr, c, gamma, lines, force_search: bool):
+    """Exhaustive faces when affordable: (line sign vectors, method) or None.  In dimension
+    ≥ 3 the faces around every vertex are screened (``theory.candidates.VertexStream``) while
+    the number of face tests, C(L, r−1)·2·3^{r−1}, the vertex table, C(L, r−1)·L, and the
+    faces around degenerate vertices (listed unscreened) stay below their caps."""
     L = len(lines.ell)
     r = Xr.shape[1]
     if r == 1:
         return np.array([[1] * L, [-1] * L], dtype=np.int8), "vertex-enumeration"
     if r == 2:
         return cand.arc_faces(lines), "arcs-2d"
-    subsets, nfaces = cand.vertex_count(L, r)
-    if not force_search and subsets <= cand.MAX_VERTEX_SUBSETS \
-            and nfaces <= cand.MAX_VERTEX_FACES:
-        return cand.vertex_faces(lines), "vertex-enumeration"
-    return None
+    subsets, tests = cand.vertex_count(L, r)
+    if force_search or subsets > cand.MAX_VERTEX_SUBSETS or tests > cand.MAX_VERTEX_FACES \
+            or subsets * L > cand.MAX_VERTEX_TABLE:
+        return None
+    stream = cand.VertexStream(Xr, c, gamma, lines)
+    if stream.table.degenerate_faces(stream.max_lines) > cand.MAX_DEGENERATE_FACES:
+        return None
+    faces = stream.faces()
+    return (faces, "vertex-enumeration") if stream.complete else None
 
 
 def _pl_extrema(problem, back, exact: bool, cfg: SearchConfig, force_search: bool):
@@ -263,7 +270,7 @@ def _pl_extrema(problem, back, exact: bool, cfg: SearchConfig, force_search: boo
     gamma = float(problem.activation.gamma)
     Xr, _ = cand.reduced(X)
     lines = cand.find_lines(Xr)
-    en = _enumerate(Xr, lines, force_search)
+    en = _enumerate(Xr, c, gamma, lines, force_search)
     res = None
     if en is not None:
         faces, method = en
@@ -335,11 +342,31 @@ def _pl_extrema(problem, back, exact: bool, cfg: SearchConfig, force_search: boo
     cov = info = None
     if res is not None:
         cov = coverage(res, assigned, cfg.confidence)
+        if res.vertices is not None:
+            cov["vertex_stream"] = _stream_statement(res.vertices, out, back)
         info = {"starts": res.starts, "seconds": round(res.seconds, 3),
                 "time_budget": None if not math.isfinite(total) else total,
                 "stopped_by_budget": res.budget_hit, "dead_starts": res.dead,
                 "unsettled_walks": res.failed, "end_faces": int(len(res.faces))}
     return out, complete, method, cov, info, notes
+
+
+def _stream_statement(vert: dict, out: list, back) -> dict:
+    """The vertex stream's coverage in the JSON: vertices screened of all, and the threshold
+    relative to λ_max: every vertex v with |G(v)| ≥ threshold_rel·λ_max was screened, so every
+    extremum u with a vertex v of its face at |G(u)|⟨u, v⟩ ≥ that was decided (None: no vertex
+    screened)."""
+    v = dict(vert)
+    thr = v.pop("threshold")
+    lam = max((e.growth_rate for e in out), default=0.0)
+    if not math.isfinite(thr):
+        rel = None
+    elif thr == 0 or lam == 0:
+        rel = 0.0 if thr == 0 else None
+    else:
+        rel = math.ldexp(thr, back.exponent) / lam
+    v["threshold_rel"] = rel
+    return v
 
 
 def predict(problem, *, exact: bool = False, basins: bool = True, init: str = "small_a",

@@ -24,7 +24,9 @@ is then certified exactly by the caller.  Two phases:
    follows the flow's path exactly (up to rounding), so end points do not depend on step sizes.
 
 Seeds and exploration.  Besides the random starts, the search starts once from each data line ±ℓ
-and from ±v (v = Σ c_i x_i / n), where extrema often sit, and, with every batch of random
+and from ±v (v = Σ c_i x_i / n), where extrema often sit, from the normalised sums and
+differences ±ℓ_i ± ℓ_j of pairs of lines (up to ``PAIR_MAX_LINES`` lines; flowing with the sign
+of G there), and, with every batch of random
 starts, makes ``EXPLORE_PER_START`` times as many *exploration walks* (both only up to
 ``WALK_ONLY_LINES`` lines; above, only ±v: the time goes to uniform starts): a random set of
 1 … min(r − 1, ``EXPLORE_MAX_K``) hyperplanes is held in the zero set, the walk settles on their
@@ -33,7 +35,25 @@ sphere — extrema with tiny basins on the sphere are otherwise found by no affo
 starts), then continues freely.  Alternate batches start inside random faces drawn through
 random vertices (:func:`_face_starts`), so that small faces are drawn as often as large ones.
 These raise recall but are not uniform samples, so they are kept out of the coverage
-statistics.
+statistics.  Exploration runs only when the vertex stream (below) does not: where both can run,
+the stream finds the small faces far more cheaply, and the time goes to uniform starts and to
+the stream instead.
+
+Vertex stream.  Uniform starts reach an extremum only as often as its basin is large, and
+extrema with high growth rates can sit in faces a few hundredths of a radian across.  Every
+extremum u of sign s lies on a face F; G is linear on the closure of F and every vertex v of it
+lies on F's zero set, so s·G(v) = |G(u)|⟨v, u⟩ — the vertices of a small face all have |G(v)|
+close to |G(u)|.  So, while the vertex table is affordable (``STREAM_MAX_TABLE``,
+``STREAM_MAX_R``), the search also screens the faces around the vertices of the arrangement in
+order of decreasing |G(v)| (``theory.candidates.VertexStream``), interleaved with the uniform
+starts: ``STREAM_SHARE`` of the time until ``MIN_STARTS`` uniform starts are done, then all of
+it until the vertices with |G(v)| ≥ ``STREAM_TARGET``·max|G(v)| are screened (the vertices of a
+small face of an extremum with |G(u)| ≥ λ_max/2), then ``STREAM_SHARE`` again while uniform
+starts are still wanted, and all of the rest.
+Its statement is exact, not statistical: once the vertices with |G(v)| ≥ X are screened, every
+extremum whose face has a vertex v with |G(u)|⟨v, u⟩ ≥ X has been listed (and is then decided by
+the exact certificate); when every vertex is screened, the listing is exhaustive.  Stream faces
+are not uniform samples and stay out of the coverage statistics.
 
 Coverage (Good–Turing).  Among N uniform random starts, let N₁ be the number of extrema reached by
 exactly one start.  The missing mass M — the share of uniform starts whose flow ends at an
@@ -53,10 +73,11 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
+from math import comb
 
 import numpy as np
 
-from .candidates import Lines
+from .candidates import Lines, VertexStream, g_scale, line_slopes
 
 #: Phase-1 step lengths (radians): start, cap, and the length below which a start stops.
 H_START, H_MAX, H_STOP = 0.05, 0.2, 1e-3
@@ -69,12 +90,29 @@ MAX_ASCENT_STEPS = 400
 #: the Good–Turing share N₁/N is below ``GT_STOP`` (every extremum seen at least twice, bar a
 #: share that small).
 MIN_STARTS, MAX_STARTS, GT_STOP = 1000, 200_000, 1e-3
+#: Uniform starts per batch, at least (time permitting).
+MIN_BATCH = 256
 #: Exploration walks (held on random flats) per uniform random start.
 EXPLORE_PER_START = 4
 #: ... each held on at most this many random hyperplanes.
 EXPLORE_MAX_K = 6
 #: Default time budget for the search (seconds).
 DEFAULT_TIME_BUDGET = 20.0
+#: Vertex stream (module docstring): run while the vertex table (C(L, r−1) subsets, each
+#: checked against L lines) stays below ``STREAM_MAX_TABLE`` = C·L per 10 s of search (about a
+#: quarter of it, measured at d = 6, n = 40 on a busy 2-core machine) and C below
+#: ``STREAM_MAX_SUBSETS`` (memory: ~100 bytes per subset), and r ≤ ``STREAM_MAX_R`` (3^{r−1}
+#: faces around a vertex).
+STREAM_MAX_TABLE, STREAM_MAX_SUBSETS, STREAM_MAX_R = 4e7, 2e6, 9
+#: Until ``MIN_STARTS`` uniform starts are done, and again once the stream has screened the
+#: vertices with |G(v)| ≥ ``STREAM_TARGET``·max|G(v)|, the stream gets ``STREAM_SHARE`` of the
+#: search's time; in between it gets all of it.
+STREAM_SHARE, STREAM_TARGET = 0.5, 0.45
+#: Seeds at the normalised sums and differences of pairs of data lines, up to this many lines.
+PAIR_MAX_LINES = 50
+#: Degenerate vertices with more lines through them than this are skipped by the stream
+#: (counted; 3^m unscreened faces each).
+STREAM_MAX_LINES = 8
 
 
 @dataclass(frozen=True)
@@ -83,7 +121,10 @@ class SearchConfig:
     it short); None: adaptive (module docstring).  ``time_budget``: seconds (None: the default
     budget; ``math.inf``: none).  ``progress``: a tqdm bar on stderr (None: only on a TTY).
     ``confidence``: 1 − δ of the missing-mass bound.  ``seeds``: also start at data lines and ±v.
-    ``explore``: with each batch of random starts, as many walks held on random flats."""
+    ``explore``: with each batch of random starts, as many walks held on random flats (only
+    when the vertex stream does not run).
+    ``vertices``: also screen the faces around the vertices of the arrangement, in order of
+    decreasing |G| (while the vertex table is affordable)."""
 
     starts: int | None = None
     time_budget: float | None = None
@@ -92,6 +133,7 @@ class SearchConfig:
     confidence: float = 0.95
     seeds: bool = True
     explore: bool = True
+    vertices: bool = True
 
     @property
     def budget(self) -> float:
@@ -104,7 +146,8 @@ class SearchResult:
     face); ``signs``: the sign s of each; ``hits``: how many uniform random starts ended there;
     ``seeded``: whether a seed start (data line, ±v) ended there.  ``starts``: uniform starts
     completed; ``dead``: of those, starts with G(u₀) = 0 (no flow); ``failed``: walks that did not
-    converge; ``budget_hit``: the time budget stopped the search."""
+    converge; ``budget_hit``: the time budget stopped the search.  ``vertices``: the vertex
+    stream's statement (:func:`vertex_statement`), None when it did not run."""
 
     faces: np.ndarray
     signs: np.ndarray
@@ -116,6 +159,7 @@ class SearchResult:
     budget_hit: bool
     seconds: float
     per_start: list = field(default_factory=list, repr=False)
+    vertices: dict | None = None
 
 
 def missing_mass_bound(singletons: int, n: int, confidence: float) -> float:
@@ -133,19 +177,10 @@ class _Landscape:
 
     def __init__(self, Xr, c, gamma, lines: Lines):
         self.X, self.c, self.gamma, self.lines = Xr, c, float(gamma), lines
-        n = len(c)
-        self.n = n
-        ell = lines.ell
-        L = len(ell)
-        nz = lines.line_id >= 0
-        tpos = lines.t > 0
-        ap = np.zeros(L)
-        am = np.zeros(L)
-        np.add.at(ap, lines.line_id[nz], (c * np.where(tpos, lines.t, gamma * lines.t))[nz] / n)
-        np.add.at(am, lines.line_id[nz], (c * np.where(tpos, gamma * lines.t, lines.t))[nz] / n)
-        self.ell, self.ap, self.am = ell, ap, am
-        self.scale = max(float(np.sum(np.abs(c) * np.linalg.norm(Xr, axis=1)) / n
-                             * max(1.0, abs(gamma))), np.finfo(float).tiny)
+        self.n = len(c)
+        self.ell = lines.ell
+        self.ap, self.am = line_slopes(lines, c, gamma)
+        self.scale = g_scale(Xr, c, gamma)
 
     def G(self, U):
         Z = U @ self.ell.T
@@ -394,12 +429,9 @@ def _search(Xr, c, gamma, lines, cfg):
     hits: list[int] = []
     seeded: list[bool] = []
 
-    def walk(U, s, hold=None, uniform=False):
-        """Walk from the rows of U (phase 1 first for many lines); record the end faces."""
-        if L > WALK_ONLY_LINES and hold is None:
-            U = _ascend(land, U, s, deadline)
-        SV, ok, cut = _walk_batch(land, U, s, max_events, hold, deadline)
-        for sv, si in zip(SV[ok], s[ok]):
+    def record(SV, s, uniform):
+        """Record end faces (line sign vectors SV with signs s)."""
+        for sv, si in zip(SV, s):
             key = (sv.tobytes(), int(si))
             k = faces.get(key)
             if k is None:
@@ -412,6 +444,13 @@ def _search(Xr, c, gamma, lines, cfg):
                 hits[k] += 1
             else:
                 seeded[k] = True
+
+    def walk(U, s, hold=None, uniform=False):
+        """Walk from the rows of U (phase 1 first for many lines); record the end faces."""
+        if L > WALK_ONLY_LINES and hold is None:
+            U = _ascend(land, U, s, deadline)
+        SV, ok, cut = _walk_batch(land, U, s, max_events, hold, deadline)
+        record(SV[ok], s[ok], uniform)
         return int(np.sum(~ok & ~cut)), int(np.sum(cut))
 
     def seed_walks():  # data lines and ±v, both flow signs
@@ -424,23 +463,61 @@ def _search(Xr, c, gamma, lines, cfg):
         for sg in (1.0, -1.0):
             for k in range(0, len(U), batch):
                 walk(U[k:k + batch], np.full(len(U[k:k + batch]), sg))
+        if L <= PAIR_MAX_LINES:  # ±ℓ_i ± ℓ_j, flowing with the sign of G there
+            i, j = np.triu_indices(L, 1)
+            U = np.concatenate([lines.ell[i] + lines.ell[j], lines.ell[i] - lines.ell[j]])
+            U = np.concatenate([U, -U])
+            U /= np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-300)
+            U = U + 1e-6 * rng.standard_normal(U.shape)
+            sg = np.sign(land.G(U))
+            U, sg = U[sg != 0], sg[sg != 0]
+            for k in range(0, len(U), batch):
+                walk(U[k:k + batch], sg[k:k + batch])
     target = cfg.starts
     seeds_done = not cfg.seeds
     size = 32  # the first batch is small: it measures the rate
     done = dead = failed = 0
     budget_hit = False
+    stream = None  # the vertex stream, built at its first turn
+    use_stream = cfg.vertices and _stream_affordable(L, r, budget)
+    explore = cfg.explore and not use_stream  # the stream finds small faces far better
+    t_uni = t_str = 0.0
+    chunk = 64  # vertices per stream turn, adapted to take about 0.1 of the time left
     bar = _progress(cfg, target or MIN_STARTS)
+
+    def want_uniform():
+        if target is not None:
+            return done < target
+        if done < MIN_STARTS:
+            return True
+        if stream is not None and stream.done < len(stream) \
+                and stream.threshold > STREAM_TARGET * stream.top:
+            return False  # the stream first, down to the target
+        n1 = sum(1 for h in hits if h == 1)
+        return done < MAX_STARTS and n1 / done >= GT_STOP
+
     try:
         while True:
-            if target is not None and done >= target:
+            uni = want_uniform()
+            more = use_stream and (stream is None or stream.done < len(stream))
+            if not uni and not more:
                 break
-            if target is None and done >= MIN_STARTS:
-                n1 = sum(1 for h in hits if h == 1)
-                if done >= MAX_STARTS or n1 / done < GT_STOP:
-                    break
             if time.perf_counter() - t0 > budget:
                 budget_hit = True
                 break
+            if more and (not uni or t_str <= STREAM_SHARE / (1 - STREAM_SHARE) * t_uni):
+                ts = time.perf_counter()
+                if stream is None:
+                    stream = VertexStream(Xr, c, gamma, lines, STREAM_MAX_LINES)
+                else:
+                    F, sg = stream.next(chunk)
+                    record(F, sg, False)
+                    per = (time.perf_counter() - ts) / chunk
+                    left = deadline - time.perf_counter()
+                    chunk = int(max(16, min(20_000, 0.1 * left / max(per, 1e-9))))
+                t_str += time.perf_counter() - ts
+                continue
+            tu = time.perf_counter()
             b = min(batch, size)
             if target is not None:
                 b = min(b, target - done)
@@ -458,14 +535,10 @@ def _search(Xr, c, gamma, lines, cfg):
                 break
             dead += int(np.sum(~live))
             failed += f
-            # next batch: about a tenth of the time left, at the rate just measured
-            per = (time.perf_counter() - tb) / b
-            left = deadline - time.perf_counter()
-            size = int(max(16, min(batch, 0.1 * left / max(per, 1e-9))))
             if not seeds_done:
                 seed_walks()
                 seeds_done = True
-            if cfg.explore and 1 < r and L <= WALK_ONLY_LINES:  # held on flats and faces
+            if explore and 1 < r and L <= WALK_ONLY_LINES:  # held on flats and faces
                 m = EXPLORE_PER_START * b
                 for k in range(0, m, batch):
                     mk = min(batch, m - k)
@@ -479,6 +552,14 @@ def _search(Xr, c, gamma, lines, cfg):
                     se = rng.choice([-1.0, 1.0], size=len(Ue))
                     walk(Ue, se, hold)
             done += b
+            t_uni += time.perf_counter() - tu
+            # next batch: about a tenth of the time left at the rate just measured (walks and
+            # exploration), at least ``MIN_BATCH`` starts while a quarter of the time left
+            # allows (the walks are vectorised: small batches waste time)
+            per = (time.perf_counter() - tb) / b
+            left = deadline - time.perf_counter()
+            size = int(min(batch, max(0.1 * left / max(per, 1e-9),
+                                      min(MIN_BATCH, 0.25 * left / max(per, 1e-9)), 16)))
             if bar is not None:
                 if target is None and done >= bar.total:
                     bar.total = done + batch
@@ -487,9 +568,23 @@ def _search(Xr, c, gamma, lines, cfg):
         if bar is not None:
             bar.close()
     F = np.array(rows, dtype=np.int8).reshape(-1, L)
+    vert = None
+    if stream is not None:
+        vert = {"vertices": len(stream), "screened": stream.done, "complete": stream.complete,
+                "threshold": stream.threshold, "skipped_degenerate": stream.skipped,
+                "seconds": round(t_str, 3)}
     return SearchResult(F, np.array(sgn, dtype=int), np.array(hits, dtype=int),
                         np.array(seeded, dtype=bool), done, dead, failed, budget_hit,
-                        time.perf_counter() - t0)
+                        time.perf_counter() - t0, vertices=vert)
+
+
+def _stream_affordable(L: int, r: int, budget: float) -> bool:
+    """Whether the vertex stream runs (constants ``STREAM_MAX_*``) with a search budget of
+    ``budget`` seconds."""
+    if not (3 <= r <= STREAM_MAX_R and L >= r - 1):
+        return False
+    C = comb(L, r - 1)
+    return C <= STREAM_MAX_SUBSETS and C * L <= STREAM_MAX_TABLE * max(1.0, budget / 10.0)
 
 
 def coverage(result: SearchResult, assigned: np.ndarray, confidence: float) -> dict:
