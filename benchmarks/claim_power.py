@@ -44,6 +44,21 @@ def datasets() -> dict:
         X[np.all(X == 0, axis=1)] = 1
         y = rng.integers(-3, 4, size=12) if loss == "square" else rng.choice([-1, 1], 12)
         out[f"generic 3-D integer #{k} ({act}, {loss})"] = (X.tolist(), y.tolist(), act, loss)
+    # Narrow faces: a smooth extremum 0.15° from a kink hyperplane (the fastest), and a slow
+    # one (λ = 0.54 λ_max) 0.22° from one; found by scanning random integer data.
+    out["narrow face: smooth max 0.15° from a kink"] = (
+        [[-6, 8, -3], [9, 7, -3], [-6, 1, -2], [3, 9, -5], [1, -2, 8], [2, -4, -6], [7, 5, 7],
+         [9, -3, -9], [1, 9, -5], [0, -9, 6], [6, 0, -1], [-1, 1, -8]],
+        [1, -1, 1, -1, -1, 1, -1, 1, -1, -1, -1, 1], "relu", "logistic")
+    out["narrow face: slow smooth extremum 0.22° from a kink"] = (
+        [[0, 4, -9], [2, 5, -8], [9, -5, 6], [7, 1, 9], [0, -7, 7], [-7, 9, 7], [-1, 3, -5],
+         [-6, -4, 0], [-7, -2, -5], [-6, 9, 7], [4, -8, -1], [8, 3, -1]],
+        [-1, 1, -1, -1, -1, -1, -1, -1, -1, -1, 1, 1], "relu", "logistic")
+    # The timing target's largest size: n = 50, d = 3.
+    X = rng.integers(-9, 10, size=(50, 3))
+    X[np.all(X == 0, axis=1)] = 1
+    out["generic 3-D integer, n = 50"] = (X.tolist(), rng.choice([-1, 1], 50).tolist(), "relu",
+                                          "logistic")
     return out
 
 

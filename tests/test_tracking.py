@@ -9,14 +9,12 @@ import numpy as np
 
 from numerics.tracking import (
     FineGrid,
-    LaterSteps,
     directions_for_mass,
     follow_neurons,
     kink_angles,
     link,
     record_step_sizes,
     track,
-    train_later,
 )
 from tests.helpers import one_torch_thread  # noqa: F401  (autouse: tiny networks, one thread)
 

@@ -10,8 +10,14 @@ from hypothesis import strategies as st
 
 from numerics.engine import train
 from numerics.init import init_weights
-from numerics.tracking import (FineGrid, LaterSteps, follow_neurons, record_step_sizes, track,
-                               train_later)
+from numerics.tracking import (
+    FineGrid,
+    LaterSteps,
+    follow_neurons,
+    record_step_sizes,
+    track,
+    train_later,
+)
 
 from ..example import Example
 from ..later_theory import later_of
