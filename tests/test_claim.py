@@ -117,8 +117,12 @@ def test_hand_written_claim_at_its_precision(tmp_path):
     assert not v.passed and v.findings[0].what == "not_extremum"
 
 
-TRAINING_SEES = ["rotate_slowest_3deg", "sign_flipped"]
-TRAINING_SEES_SLOW = ["slowest_rate_x1.25", "fastest_rate_x1.10", "spurious_extra"]
+# CI time: the 3° rotation (~20 s alone) joins the slow set; the exact side rejects it in the
+# default suite (test_exact_side_accepts_truth_and_rejects_every_wrong_claim_on_3d_xor) and
+# the claim-power benchmark records the training side's verdict on 13 datasets.
+TRAINING_SEES = ["sign_flipped"]
+TRAINING_SEES_SLOW = ["rotate_slowest_3deg", "slowest_rate_x1.25", "fastest_rate_x1.10",
+                      "spurious_extra"]
 
 
 @pytest.mark.parametrize("name", ["true"] + TRAINING_SEES + [

@@ -66,7 +66,9 @@ PLANTS = [
     ("xor_closed_forms", XOR60, ("xor_rotate", 5.0)),
     ("xor_closed_forms", XOR60, ("xor_growth", 1.5)),
     ("basin_fractions", TWO_RATES, ("basins_reversed", None)),
-    ("claim_check", _generic(), ("drop_slowest", None)),
+    # ~25 s each alone: the claim check's own tests (tests/test_claim.py) reject these in the
+    # default suite; here they run with -m slow
+    pytest.param("claim_check", _generic(), ("drop_slowest", None), marks=slow),
     pytest.param("claim_check", _generic(), ("growth_slowest", 1.25), marks=slow),
     ("g_t_tracking", BY_NAME["g_t_tracking"].builtins()[0], ("g_t_early_extrema", None)),
     ("xor_persistence", BY_NAME["xor_persistence"].builtins()[0], ("xor_cos_2alpha", None)),

@@ -39,6 +39,8 @@ def test_ci_profile_suite_passes_and_reports(tmp_path, only):
     assert data["figures"] and (tmp_path / data["figures"][0]).exists()
 
 
+@pytest.mark.slow  # ~30 s alone (shrinking); the --theory test of the mean conjecture
+# (tests/test_theory_plugin.py) shrinks, saves and replays a counterexample in the default suite
 def test_planted_wrong_theory_gives_a_shrunk_counterexample_that_reproduces(tmp_path,
                                                                           monkeypatch):
     monkeypatch.setattr(runner, "SHRINK_SECONDS", 20.0)  # enough to shrink a little
