@@ -127,3 +127,23 @@ def test_width_independence_false_alarm_regression():
         o = prop.check(Example(X, y, "relu", "logistic", seed), package_theory(),
                        replace(PROFILES["full"], alpha=0.01 / 14 / 26, device="cpu"))
         assert o.applicable and o.passed, o.message
+
+
+def test_basin_fractions_init_fluke_regression():
+    """A false alarm of the earlier i.i.d.-start binomial test (n = 39, |z|, logistic): 210 of
+    1024 neurons reached an extremum of basin 0.157 (p = 6e-5).  Traced neuron by neuron, the
+    trained counts equalled the theory's basin assignment of the very initial directions: the
+    i.i.d. sample had put 210 directions in that arc.  With stratified directions the count
+    is within 1 of M·b on every seed, and the rank-reversed basins are still rejected."""
+    from pathlib import Path
+
+    z = np.load(Path(__file__).with_name("data") / "basin_fractions_init_fluke.npz",
+                allow_pickle=False)
+    prop = BY_NAME["basin_fractions"]
+    for seed in (1389, 1390):
+        ex = Example(z["X"], z["y"], "abs", "logistic", seed)
+        o = prop.check(ex, package_theory(), PROFILE)
+        assert o.applicable and o.passed, o.message
+        assert max(abs(b["off_by"]) for b in o.evidence["basins"]) < 1.0 + 1e-9
+    bad = prop.check(ex, planted("basins_reversed"), PROFILE)
+    assert bad.applicable and not bad.passed, bad.message
