@@ -13,7 +13,6 @@ time of each check.  Writes ``benchmarks/results_claim_power.md``.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import platform
 import time
@@ -62,38 +61,18 @@ def datasets() -> dict:
     return out
 
 
-def variants(pj: dict) -> dict:
-    """The true claim and the six wrong ones (predict's JSON)."""
-    from verify.theory_bundle import _rotate
+#: column titles of the table, in verify.claim.WRONG_CLAIMS order after "true"
+TITLES = {"true": "true", "drop_slowest": "drop slowest",
+          "rotate_slowest_3deg": "rotate slowest 3°", "slowest_rate_x1.25": "slowest rate ×1.25",
+          "fastest_rate_x1.10": "fastest rate ×1.10", "spurious_extra": "spurious extra",
+          "sign_flipped": "sign flipped"}
 
-    ex = pj["extrema"]
-    rates = [e["growth_rate"] for e in ex]
-    ks, kf = int(np.argmin(rates)), int(np.argmax(rates))
-    out = {"true": pj}
-    v = copy.deepcopy(pj)
-    v["extrema"].pop(ks)
-    out["drop slowest"] = v
-    v = copy.deepcopy(pj)
-    v["extrema"][ks]["direction"] = list(_rotate(np.array(v["extrema"][ks]["direction"]), 3.0))
-    out["rotate slowest 3°"] = v
-    v = copy.deepcopy(pj)
-    v["extrema"][ks]["G"] *= 1.25
-    v["extrema"][ks]["growth_rate"] *= 1.25
-    out["slowest rate ×1.25"] = v
-    v = copy.deepcopy(pj)
-    v["extrema"][kf]["G"] *= 1.10
-    v["extrema"][kf]["growth_rate"] *= 1.10
-    out["fastest rate ×1.10"] = v
-    v = copy.deepcopy(pj)
-    u = np.random.default_rng(7).normal(size=len(ex[0]["direction"]))
-    v["extrema"].append({"direction": list(u / np.linalg.norm(u)), "sign": 1,
-                         "G": max(rates), "growth_rate": max(rates)})
-    out["spurious extra"] = v
-    v = copy.deepcopy(pj)
-    v["extrema"][kf]["sign"] *= -1
-    v["extrema"][kf]["G"] *= -1
-    out["sign flipped"] = v
-    return out
+
+def variants(pj: dict) -> dict:
+    """The true claim and the six wrong ones (:func:`verify.claim.wrong_claims`), by title."""
+    from verify.claim import wrong_claims
+
+    return {TITLES[k]: v for k, v in {"true": pj, **wrong_claims(pj)}.items()}
 
 
 def main(argv=None) -> int:

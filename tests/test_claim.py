@@ -6,16 +6,16 @@ spurious extra direction, one sign flipped) is rejected — by the exact side on
 and by the training side wherever training can see it.  Bad claim files exit 2 with one line.
 """
 
-import copy
 import json
 
 import numpy as np
 import pytest
-import torch
 
+from tests.helpers import one_torch_thread  # noqa: F401  (autouse: small networks)
 from theory.extrema import predict
 from theory.problem import Problem, save_xy
 from verify.claim import ClaimSettings, check_claim
+from verify.claim import wrong_claims as variants
 from verify.claim_schema import Written, load_claim, parse_claim
 from verify.cli import main
 from verify.theory_bundle import _rotate
@@ -26,47 +26,6 @@ X2 = np.array([[1.0, 0.25], [-0.5, 1.0], [-1.0, -0.75], [0.75, -1.0], [0.25, 1.2
 Y2 = np.array([1.0, -1, 1, -1, -1, 1])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def variants(pj: dict) -> dict:
-    """The six wrong claims of the verdict-power issue, from a true claim (predict's JSON)."""
-    ex = pj["extrema"]
-    rates = [e["growth_rate"] for e in ex]
-    ks, kf = int(np.argmin(rates)), int(np.argmax(rates))
-    out = {}
-    v = copy.deepcopy(pj)
-    v["extrema"].pop(ks)
-    out["drop_slowest"] = v
-    v = copy.deepcopy(pj)
-    e = v["extrema"][ks]
-    e["direction"] = list(_rotate(np.array(e["direction"]), 3.0))
-    out["rotate_slowest_3deg"] = v
-    v = copy.deepcopy(pj)
-    e = v["extrema"][ks]
-    e["G"] *= 1.25
-    e["growth_rate"] *= 1.25
-    out["slowest_rate_x1.25"] = v
-    v = copy.deepcopy(pj)
-    e = v["extrema"][kf]
-    e["G"] *= 1.10
-    e["growth_rate"] *= 1.10
-    out["fastest_rate_x1.10"] = v
-    v = copy.deepcopy(pj)
-    u = np.random.default_rng(7).normal(size=len(ex[0]["direction"]))
-    v["extrema"].append({"direction": list(u / np.linalg.norm(u)), "sign": 1,
-                         "G": max(rates), "growth_rate": max(rates)})
-    out["spurious_extra"] = v
-    v = copy.deepcopy(pj)
-    e = v["extrema"][kf]
-    e["sign"], e["G"] = -e["sign"], -e["G"]
-    out["sign_flipped"] = v
-    return out
 
 
 def test_written_precision():

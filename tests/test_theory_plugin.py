@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import verify.runner as runner
+from tests.helpers import one_torch_thread  # noqa: F401  (autouse: small networks)
 from verify.cli import main
 from verify.example import Example
 from verify.profiles import PROFILES
@@ -22,12 +22,6 @@ from verify.theory_plugin import TheoryFailure, load_theory, theory_from_callabl
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "examples"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def test_mean_conjecture_is_falsified_with_a_replayable_counterexample(tmp_path, monkeypatch,

@@ -8,8 +8,8 @@ ignored).
 
 import numpy as np
 import pytest
-import torch
 
+from tests.helpers import one_torch_thread  # noqa: F401  (autouse: small networks)
 from verify.example import Example
 from verify.profiles import PROFILES
 from verify.properties import BY_NAME, PROPERTIES
@@ -19,12 +19,6 @@ from verify.theory_bundle import package_theory, planted
 PROFILE = PROFILES["ci"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # small networks: see verify.runner.run_suite
-    yield
-    torch.set_num_threads(n)
 
 
 def _generic():

@@ -168,3 +168,39 @@ def render_markdown(verdict: ClaimVerdict, header: str) -> str:
                          f"{g['nearest_claimed_deg']:.3g}° from the nearest claimed extremum")
     lines.append(f"\n{v.seconds:.1f} s.")
     return "\n".join(lines) + "\n"
+
+
+#: The six wrong claims of the claim check's power tests, by name (:func:`wrong_claims`).
+WRONG_CLAIMS = ("drop_slowest", "rotate_slowest_3deg", "slowest_rate_x1.25",
+                "fastest_rate_x1.10", "spurious_extra", "sign_flipped")
+
+
+def wrong_claims(claim: dict) -> dict:
+    """Six subtly wrong versions of a true claim (predict's JSON), by the names in
+    :data:`WRONG_CLAIMS`: the slowest extremum dropped; the slowest rotated by 3°; the slowest
+    growth rate × 1.25; the fastest × 1.10; a spurious extra direction (seeded, with the
+    largest rate); the fastest's sign flipped.  A claim check with power rejects each."""
+    import copy
+
+    import numpy as np
+
+    from .theory_bundle import _rotate
+
+    ex = claim["extrema"]
+    rates = [e["growth_rate"] for e in ex]
+    ks, kf = int(np.argmin(rates)), int(np.argmax(rates))
+    out = {name: copy.deepcopy(claim) for name in WRONG_CLAIMS}
+    out["drop_slowest"]["extrema"].pop(ks)
+    e = out["rotate_slowest_3deg"]["extrema"][ks]
+    e["direction"] = list(_rotate(np.array(e["direction"]), 3.0))
+    for name, k, factor in (("slowest_rate_x1.25", ks, 1.25), ("fastest_rate_x1.10", kf, 1.10)):
+        e = out[name]["extrema"][k]
+        e["G"] *= factor
+        e["growth_rate"] *= factor
+    u = np.random.default_rng(7).normal(size=len(ex[0]["direction"]))
+    out["spurious_extra"]["extrema"].append({"direction": list(u / np.linalg.norm(u)),
+                                             "sign": 1, "G": max(rates),
+                                             "growth_rate": max(rates)})
+    e = out["sign_flipped"]["extrema"][kf]
+    e["sign"], e["G"] = -e["sign"], -e["G"]
+    return out
