@@ -13,8 +13,9 @@ from .base import Outcome, Property, no_prediction, r, resolving_step
 CLAIM = ("In 2-D, from isotropic directions with |a| ≪ |w| at start (|a|/|w| ~ 1e-9, "
          "ε = 1e-24, a long early phase), the share of neurons within 3° of each extremum at "
          "escape is its predicted basin fraction b_k: with M = 1024 stratified directions (each "
-         "uniform on the circle), the count is within 1 + M·(grid error) of M·b_k, for every "
-         "extremum with λ_k ≥ 0.17 λ_max.")
+         "uniform on the circle), the count is within 1 + M·(grid error) of M·b_k (below by at "
+         "most the number of neurons still in transit), for every extremum with λ_k ≥ 0.17 "
+         "λ_max.")
 
 M = 1024
 EPS = 1e-24
@@ -84,20 +85,29 @@ def check(ex: Example, theory, profile) -> Outcome:
                  "may not have arrived by escape"}
                 for k, e in enumerate(pred.extrema) if k not in tested]
     tol = SLACK + M * GRID_ERR
+    # Neurons still in transit at escape (not within TAU_DEG of any extremum of their sign):
+    # at finite ε a neuron that starts where |G| is small and far from its extremum has not
+    # arrived (measured: 21 of 1024 neurons, starting where |G| < 0.001 λ_max and 150° away,
+    # were 90° short at escape).  Where each of them is bound is not observed, so each may
+    # belong to any basin: it lowers the lower bound only.  The upper bound stays sharp.
+    transit = int(np.sum(~near))
     rows, problems = [], []
     for k in tested:
         b = pred.extrema[k].basin_fraction
         got = int(np.sum((mr.nearest == k) & near))
         rows.append({"extremum": k, "basin": r(b, 4), "expected": r(M * b, 2), "neurons": got,
                      "off_by": r(got - M * b, 2)})
-        if abs(got - M * b) > tol:
+        if not M * b - tol - transit <= got <= M * b + tol:
             problems.append(f"extremum {k}: {got} of {M} stratified neurons vs M·b = "
-                            f"{M * b:.2f} (basin {100 * b:.2f} %; allowed ±{tol:.2f})")
+                            f"{M * b:.2f} (basin {100 * b:.2f} %; allowed −{tol:.2f} − "
+                            f"{transit} in transit, +{tol:.2f})")
     ok = not problems
     worst = max((abs(x["off_by"]) for x in rows), default=0.0)
-    return Outcome(ok, (f"{len(rows)} basin fractions within ±{tol:.2f} neurons of M·b "
-                        f"(worst {worst:.2f})" if ok else "; ".join(problems[:3])),
-                   {"m": M, "basins": rows, "tolerance_neurons": r(tol, 3)}, excluded=excluded)
+    return Outcome(ok, (f"{len(rows)} basin fractions within M·b + {tol:.2f} and M·b − "
+                        f"{tol:.2f} − {transit} in transit (largest offset {worst:.2f})" if ok
+                        else "; ".join(problems[:3])),
+                   {"m": M, "basins": rows, "tolerance_neurons": r(tol, 3),
+                    "in_transit": transit}, excluded=excluded)
 
 
 def _strategy(profile):
