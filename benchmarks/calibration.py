@@ -18,13 +18,14 @@ stopped.  The table goes to ``--out/calibration.md`` (copy it into BENCHMARKS.md
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
+
+from _runs import append_run, load_runs
 
 #: plant (how, arg) -> the properties that target it
 PLANTS = {
@@ -87,14 +88,7 @@ def main(argv=None) -> int:
     ap.add_argument("--only", choices=("true", "plants"), default=None)
     args = ap.parse_args(argv)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log = out / "runs.jsonl"
-    done = {}
-    if log.exists():
-        for line in log.read_text().splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                done[_key(rec)] = rec
+    log, done = load_runs(out, _key)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     jobs = []
     if args.only in (None, "true"):
@@ -109,8 +103,7 @@ def main(argv=None) -> int:
         for f in as_completed(futs):
             rec = f.result()
             done[_key(rec)] = rec
-            with open(log, "a") as fh:
-                fh.write(json.dumps(rec) + "\n")
+            append_run(log, rec)
             print(f"{rec['kind']} {rec['plant']} seed {rec['seed']}: "
                   f"{'pass' if rec['passed'] else 'FAIL'} ({rec['seconds']} s) "
                   f"{list(rec['failed'])}", flush=True)

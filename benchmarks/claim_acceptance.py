@@ -13,12 +13,13 @@ dataset is appended to ``--out/runs.jsonl`` (resumable); the table goes to
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+
+from _runs import append_run, load_runs
 
 
 def draw(count: int, seed: int):
@@ -72,14 +73,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="claim-acceptance")
     args = ap.parse_args(argv)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log = out / "runs.jsonl"
-    done = {}
-    if log.exists():
-        for line in log.read_text().splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                done[rec["k"]] = rec
+    log, done = load_runs(out, lambda rec: rec["k"])
     exs = draw(args.count, args.seed)
     todo = [(k, ex) for k, ex in enumerate(exs) if k not in done]
     print(f"{len(exs)} datasets, {len(exs) - len(todo)} done", flush=True)
@@ -88,8 +82,7 @@ def main(argv=None) -> int:
         for f in as_completed(futs):
             rec = f.result()
             done[rec["k"]] = rec
-            with open(log, "a") as fh:
-                fh.write(json.dumps(rec) + "\n")
+            append_run(log, rec)
             print(rec["k"], rec["verdict"], rec["seconds"], rec.get("reasons", ""), flush=True)
     recs = list(done.values())
     table(recs, out / "claim_acceptance.md")

@@ -8,3 +8,17 @@ status 2 and one line on stderr, with no traceback.
 
 class InputError(ValueError):
     """Bad input or usage.  ``str(err)`` is a one-line message naming the problem."""
+
+
+def read_input_text(path, what: str) -> str:
+    """The text of a user's input file; :class:`InputError` naming ``what`` (e.g. "claim
+    file") when it is missing or unreadable."""
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        return p.read_text()
+    except FileNotFoundError:
+        raise InputError(f"{what} not found: {p}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {what} {p}: {exc}") from None

@@ -35,7 +35,7 @@ from decimal import Decimal, InvalidOperation
 
 import numpy as np
 
-from theory.errors import InputError
+from theory.errors import InputError, read_input_text
 
 #: float64 rounding of a number printed in full, relative (a few ulps).
 FLOAT_REL = 4 * np.finfo(float).eps
@@ -214,12 +214,7 @@ def load_claim(path, d: int | None = None) -> Claim:
     from pathlib import Path
 
     p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise InputError(f"claim file not found: {p}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read claim file {p}: {exc}") from None
+    text = read_input_text(p, "claim file")
     try:
         obj = json.loads(text, parse_float=Written, parse_int=Written)
     except json.JSONDecodeError as exc:

@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from theory.errors import InputError
+from theory.errors import InputError, read_input_text
 
 GRID_KEYS = ("dataset", "seed", "init_scale", "width", "activation", "loss")
 GRID_DEFAULTS = {"activation": ["relu"], "loss": ["logistic"]}
@@ -65,12 +65,7 @@ def _toml_load(path: Path) -> dict:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"sweep spec not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read sweep spec {path}: {exc}") from None
+    text = read_input_text(path, "sweep spec")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
