@@ -56,11 +56,11 @@ from .claim_exact import Finding
 from .claim_schema import Claim
 from .training import escape_level, rate_bound
 
-RATE_FLOOR = 2e-3
+RATE_FLOOR = 2e-3  # module docstring, "Probes": the fit of float64 log-norms, O(θ²) offsets
 RANDOM_ETA = 0.01
-SETTLE_DEG = 1.5
-MATCH_DEG = 2.0
-GROWING = 0.1
+SETTLE_DEG = 1.5  # ≥ the kink chattering band √2·RANDOM_ETA = 0.8°
+MATCH_DEG = 2.0  # the clusters_match radius; above SETTLE_DEG, the band a settled neuron moves in
+GROWING = 0.1  # slower neurons sit in the ReLU dead region (module docstring)
 FOLLOW_THROUGH = math.sqrt(2) * RANDOM_ETA  # rad: a trained direction's chattering band
 
 

@@ -9,7 +9,7 @@ the reasons.
 
 ``profile.alpha`` is the example's share of the suite's false-alarm budget
 (:mod:`verify.profiles`): a property with statistical checks splits it over them (Bonferroni);
-:func:`binomial_tail_le` and :func:`binomial_two_sided` are the exact tests used.
+:func:`binomial_tail_le` is the exact test used (width_independence).
 """
 
 from __future__ import annotations
@@ -100,12 +100,3 @@ def r(x: float, k: int = 6) -> float:
 def binomial_tail_le(k: int, m: int, p: float) -> float:
     """P(Binomial(m, p) ≤ k): the exact p-value of seeing at most k hits."""
     return float(binom.cdf(k, m, min(max(p, 0.0), 1.0)))
-
-
-def binomial_two_sided(k: int, m: int, p_lo: float, p_hi: float) -> float:
-    """Exact two-sided p-value of k hits out of m against a success probability known to lie in
-    [p_lo, p_hi]: 2·min(P(X ≥ k | p_hi), P(X ≤ k | p_lo)), capped at 1 (the least favourable p in
-    the interval on each side)."""
-    up = float(binom.sf(k - 1, m, min(max(p_hi, 0.0), 1.0)))  # P(X >= k)
-    lo = float(binom.cdf(k, m, min(max(p_lo, 0.0), 1.0)))     # P(X <= k)
-    return min(1.0, 2 * min(up, lo))

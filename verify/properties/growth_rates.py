@@ -8,6 +8,7 @@ import numpy as np
 
 from numerics.probes import DEFAULT_PROBES, probe_radius, run_probes
 
+from ..claim_training import RATE_FLOOR
 from ..example import Example
 from ..strategies import ALL_ACTIVATIONS, examples
 from .base import Outcome, Property, no_prediction, r
@@ -16,14 +17,12 @@ CLAIM = ("A neuron at a predicted extremum u_k grows like exp(λ_k t) with λ_k 
          "EVERY predicted extremum (the slowest included) a balanced probe started in its star "
          "stays (its Richardson-extrapolated end direction within the size of that correction "
          "plus 4√2·η_f/16 rad) and its Richardson-extrapolated, Euler-consistent growth rate "
-         "equals λ_k within |λ̂(η/2) − λ̂(η)| + 0.2 % (probes needing more than 60 000 steps "
-         "are excluded and listed).")
+         "equals λ_k within |λ̂(η/2) − λ̂(η)| + 0.2 % (probes needing more than "
+         f"{DEFAULT_PROBES.max_steps} steps are excluded and listed).")
 
-# Tolerances are the claim check's (verify.claim_training): the Euler-consistent rate is exact
-# on a smooth face; at a kink the chattering bias is first order in η and Richardson removes it,
-# leaving at most the size of the correction; 0.2 % covers the fit of float64 log-norms over
-# ≥ 6 growth times and the O(θ²) offset of probes a few hundredths of a degree off.
-RATE_FLOOR = 2e-3
+# Tolerances are the claim check's (verify.claim_training, where RATE_FLOOR's reason is given):
+# the Euler-consistent rate is exact on a smooth face; at a kink the chattering bias is first
+# order in η and Richardson removes it, leaving at most the size of the correction.
 
 
 def check(ex: Example, theory, profile) -> Outcome:
