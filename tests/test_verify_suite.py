@@ -93,3 +93,36 @@ def test_shrinking_budget_still_saves_a_failing_counterexample(tmp_path, monkeyp
     assert not res.passed
     _, o = replay(tmp_path / "counterexamples" / "clusters_match.npz", wrong)
     assert not o.passed
+
+
+def test_worker_processes_give_the_same_results_as_one_process(tmp_path):
+    """`--workers N` only changes where properties run: each property draws from its own
+    seeded hypothesis run after every layer is imported (runner.import_layers), so the drawn
+    examples and every measured number agree with a one-process run."""
+    only = ["conservation", "finite_eps_agreement", "extrema_certified_complete"]
+    one = run_suite(PROFILES["ci"], only=only, progress=False, workers=1)
+    two = run_suite(PROFILES["ci"], only=only, progress=False, workers=2)
+    assert [r.name for r in two] == only  # the report keeps the suite's order
+    for a, b in zip(one, two):
+        assert a.passed and b.passed
+        assert a.drawn == b.drawn and a.checks == b.checks
+        strip = [{k: v for k, v in e.items() if k != "measured"} for e in a.evidence]
+        assert strip == [{k: v for k, v in e.items() if k != "measured"} for e in b.evidence]
+
+
+def test_theories_rebuild_in_a_worker_from_their_recipe(tmp_path):
+    from verify.theory_bundle import rebuild
+    from verify.theory_plugin import load_theory
+
+    assert rebuild(package_theory().recipe).name == "package"
+    assert rebuild(planted("growth", 2.0).recipe).name == "planted:growth"
+    assert rebuild(planted("g_t_early_extrema").recipe).name == "planted:g_t_early_extrema"
+    f = tmp_path / "mine.py"
+    f.write_text("def mine(X, y, activation, loss):\n    return []\n")
+    t = load_theory(f"{f}:mine")
+    assert rebuild(t.recipe).name == "theory:mine" and t.recipe[1].startswith("/")
+
+
+def test_workers_must_be_a_positive_integer(capsys):
+    assert main(["verify", "--workers", "0", "--only", "conservation"]) == 2
+    assert "--workers" in capsys.readouterr().err

@@ -213,35 +213,79 @@ def _save_counterexample(prop: Property, ex: Example, o: Outcome, theory: Theory
 
 def run_suite(profile: Profile, theory: Theory | None = None, only: list[str] | None = None,
               out_dir: Path | None = None, progress: bool = True,
-              fail_fast: bool = False) -> list[PropertyResult]:
+              fail_fast: bool = False, workers: int = 1) -> list[PropertyResult]:
     """Run every property (or those named in ``only``) under ``profile``.  The profile's
-    false-alarm budget ``alpha_total`` is split evenly over the properties run (Bonferroni)."""
-    import torch
+    false-alarm budget ``alpha_total`` is split evenly over the properties run (Bonferroni).
 
+    ``workers > 1`` runs the properties in that many processes (each property is one task;
+    the longest-running first).  Each property draws its examples from its own seeded
+    hypothesis run and its networks from seeds of their own, so the results are the same as
+    in one process.  A theory without a :attr:`Theory.recipe` (built in Python) runs here."""
     theory = theory or package_theory()
     props = PROPERTIES if not only else [BY_NAME[n] for n in only]
-    # The suite trains many small networks: per-op overhead dominates and a second intra-op
-    # thread only adds synchronisation (and oversubscription on a busy machine), so one thread.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _run_all(props, theory, profile, out_dir, progress, fail_fast)
-    finally:
-        torch.set_num_threads(threads)
+    import_layers()
+    alphas = {p.name: profile.alpha_total / len(props) for p in props}
+    workers = min(int(workers), len(props))
+    if workers > 1 and theory.recipe is not None:
+        return _run_pool(props, theory.recipe, profile, out_dir, alphas, progress, fail_fast,
+                         workers)
+    with _one_thread():
+        return _run_all(props, theory, profile, out_dir, alphas, progress, fail_fast)
 
 
-def _run_all(props, theory, profile, out_dir, progress, fail_fast=False) -> list[PropertyResult]:
+LAYERS = ("theory", "numerics", "verify")
+
+
+def import_layers() -> None:
+    """Import every module of the package's layers before drawing examples.
+
+    Hypothesis sometimes draws a constant found in the source of an imported local module
+    (its "local constants"), so what it draws depends on which modules are loaded.  Loading
+    them all first makes the drawn examples the same whatever ran before: with ``--only``, in
+    a worker process, or after another property."""
+    import importlib
+    import pkgutil
+
+    for layer in LAYERS:
+        pkg = importlib.import_module(layer)
+        for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{layer}."):
+            importlib.import_module(info.name)
+
+
+class _one_thread:
+    """The suite trains many small networks: per-op overhead dominates and a second intra-op
+    thread only adds synchronisation (and oversubscription on a busy machine), so one torch
+    thread while the suite runs."""
+
+    def __enter__(self):
+        import torch
+
+        self.threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        import torch
+
+        torch.set_num_threads(self.threads)
+        return False
+
+
+def _bar(progress: bool, total: int):
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="properties", unit="prop", leave=False)
+
+
+def _run_all(props, theory, profile, out_dir, alphas, progress, fail_fast=False
+             ) -> list[PropertyResult]:
     results = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(props), desc="properties", unit="prop", leave=False)
+    bar = _bar(progress, len(props))
     for prop in props:
         if bar is not None:
             bar.set_postfix_str(prop.name)
-        results.append(run_property(prop, theory, profile, out_dir,
-                                    profile.alpha_total / len(props)))
+        results.append(run_property(prop, theory, profile, out_dir, alphas[prop.name]))
         if fail_fast and not results[-1].passed:
             break
         if bar is not None:
@@ -249,6 +293,55 @@ def _run_all(props, theory, profile, out_dir, progress, fail_fast=False) -> list
     if bar is not None:
         bar.close()
     return results
+
+
+#: Typical seconds of each property at the quick profile on one core: only the order in which
+#: a process pool starts them (longest first, so that the last one to finish is a short one).
+TYPICAL_SECONDS = {"growth_rates": 47, "xor_closed_forms": 24, "width_independence": 22,
+                   "claim_check": 18, "mass_concentration": 13, "escape_slope": 12,
+                   "clusters_match": 9, "xor_persistence": 8, "basin_fractions": 7,
+                   "g_t_tracking": 6, "symbolic_equals_numeric": 5}
+
+
+def _run_in_worker(name: str, recipe: tuple, profile: Profile, out_dir, alpha: float
+                   ) -> PropertyResult:
+    """One property in a worker process (the theory rebuilt from its recipe)."""
+    from .theory_bundle import rebuild
+
+    theory = rebuild(recipe)
+    import_layers()
+    with _one_thread():
+        return run_property(BY_NAME[name], theory, profile, out_dir, alpha)
+
+
+def _run_pool(props, recipe, profile, out_dir, alphas, progress, fail_fast, workers
+              ) -> list[PropertyResult]:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    order = sorted(props, key=lambda p: -TYPICAL_SECONDS.get(p.name, 1))
+    done: dict[str, PropertyResult] = {}
+    bar = _bar(progress, len(props))
+    # spawn, not fork: each worker imports torch afresh instead of inheriting its thread pools
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending = {pool.submit(_run_in_worker, p.name, recipe, profile, out_dir,
+                               alphas[p.name]): p.name for p in order}
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                pending.pop(fut)
+                res = fut.result()
+                done[res.name] = res
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix_str(res.name)
+            if fail_fast and any(not r.passed for r in done.values()):
+                for fut in pending:
+                    fut.cancel()
+                break
+    if bar is not None:
+        bar.close()
+    return [done[p.name] for p in props if p.name in done]
 
 
 def replay(path: str | Path, theory: Theory | None = None, profile: Profile | None = None

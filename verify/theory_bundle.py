@@ -54,11 +54,30 @@ class Theory:
     xor: Callable[[float, float], list]
     conserved: Callable[[np.ndarray, np.ndarray], np.ndarray]
     cli: str | None = None  # how the command line names it (FILE.py:NAME), for replays
+    #: How another process rebuilds this theory (:func:`rebuild`): ``("package",)``,
+    #: ``("plant", how, arg)`` or ``("plugin", "FILE.py:NAME")``; ``None`` for a theory built
+    #: in Python, which the runner then keeps in this process.
+    recipe: tuple | None = None
 
 
 def package_theory() -> Theory:
     """The package's own theory layer."""
-    return Theory("package", predict, early_phase_rhs, euler_steps, _xor, _conserved)
+    return Theory("package", predict, early_phase_rhs, euler_steps, _xor, _conserved,
+                  recipe=("package",))
+
+
+def rebuild(recipe: tuple) -> Theory:
+    """The theory a :attr:`Theory.recipe` names (in a worker process of the suite runner)."""
+    kind, *args = recipe
+    if kind == "package":
+        return package_theory()
+    if kind == "plant":
+        return planted(*args)
+    if kind == "plugin":
+        from .theory_plugin import load_theory
+
+        return load_theory(*args)
+    raise InputError(f"unknown theory recipe {recipe!r}")
 
 
 # ----------------------------------------------------------------------------- planted errors
@@ -151,6 +170,11 @@ PERTURBATIONS = ("rotate", "flip_sign", "growth", "growth_top", "growth_slowest"
 
 
 def planted(how: str, arg: float | None = None) -> Theory:
+    """A deliberately wrong theory (details: :func:`_planted`)."""
+    return replace(_planted(how, arg), recipe=("plant", how, arg))
+
+
+def _planted(how: str, arg: float | None) -> Theory:
     """A deliberately wrong theory.
 
     ``rotate`` (arg degrees, default 10), ``flip_sign``, ``growth`` (rates × arg, default 1.5),

@@ -63,7 +63,8 @@ def theory_from_callable(fn: Callable, name: str, cli: str | None = None) -> The
             raise TheoryFailure(f"theory {name} returned a malformed list: {exc}") from None
         return claim_to_prediction(claim, f"theory:{name}")
 
-    return replace(package_theory(), name=f"theory:{name}", predict=predict, cli=cli)
+    return replace(package_theory(), name=f"theory:{name}", predict=predict, cli=cli,
+                   recipe=None)
 
 
 def load_theory(spec: str) -> Theory:
@@ -92,4 +93,5 @@ def load_theory(spec: str) -> Theory:
     fn = getattr(module, name)
     if not callable(fn):
         raise InputError(f"{p}: {name!r} is not callable (it is a {type(fn).__name__})")
-    return theory_from_callable(fn, name, cli=f"{p}:{name}")
+    return replace(theory_from_callable(fn, name, cli=f"{p}:{name}"),
+                   recipe=("plugin", f"{p.resolve()}:{name}"))

@@ -35,6 +35,10 @@ HELP = """Four uses:
       claimed rate; random small initialisations must settle only on claimed extrema.
       Rejected if either side rejects; the report gives each side's resolution.
 
+  --workers N|auto (both uses above): processes to run in (auto: one per CPU core). The
+      suite runs one property per task; a claim check splits its probes. Results do not
+      depend on it.
+
   sbias verify --theory FILE.py:NAME [--profile P] [--seed S] [--out DIR]
       Property-test your own theory: NAME(X, y, activation, loss) returns a list of extrema in
       predict's schema (direction, sign, G, growth_rate required). The prediction-based
@@ -68,6 +72,9 @@ def register(sub) -> None:
     p.add_argument("--claim", default=None, help="claimed extrema, predict's JSON schema")
     p.add_argument("--replay", default=None, help="a counterexample .npz to re-run")
     p.add_argument("--device", default=None, help="auto | cpu | cuda (default: the profile's)")
+    p.add_argument("--workers", default="auto", metavar="N|auto",
+                   help="processes the properties run in (default auto: one per CPU core; "
+                        "the results do not depend on it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_activation_loss(p)
     p.set_defaults(func=run)
@@ -96,6 +103,24 @@ def _theory(args):
     except ValueError:
         raise InputError(f"--plant argument {arg!r} is not a number") from None
     return planted(how, val)
+
+
+def _workers(value: str) -> int:
+    """``--workers``: a positive integer, or ``auto`` (the CPU cores this process may use)."""
+    if str(value) == "auto":
+        import os
+
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise InputError(f"--workers must be a positive integer or auto, got {value!r}")
+    return n
 
 
 def run(args) -> int:
@@ -140,7 +165,8 @@ def _run_suite(args) -> int:
     out = Path(args.out)
     t0 = time.time()
     results = run_suite(profile, theory, only, out,
-                        progress=not args.no_progress and sys.stderr.isatty())
+                        progress=not args.no_progress and sys.stderr.isatty(),
+                        workers=_workers(args.workers))
     data = write_report(results, out, profile.name, theory.name, time.time() - t0,
                         alpha_total=profile.alpha_total, seed=profile.seed,
                         device=profile.device)
@@ -166,7 +192,7 @@ def _run_claim(args) -> int:
     from theory.atomic import atomic_write_json, atomic_write_text
     from theory.problem import Problem
 
-    from ..claim import check_claim, render_markdown
+    from ..claim import ClaimSettings, check_claim, render_markdown
     from ..claim_schema import load_claim
 
     if not (args.data and args.claim):
@@ -182,7 +208,8 @@ def _run_claim(args) -> int:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small networks: see verify.runner.run_suite
     try:
-        res = check_claim(problem, claim, device=device)
+        res = check_claim(problem, claim, device=device,
+                          settings=ClaimSettings(workers=_workers(args.workers)))
     finally:
         torch.set_num_threads(threads)
     out = Path(args.out)
