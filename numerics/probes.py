@@ -16,9 +16,14 @@ A probe answers, by real training, two questions about one direction u of sign s
   explicit Euler multiplies its norm by exactly ``1 + λ dt`` per step, so the *Euler-consistent*
   rate λ̂ solving ``Σ_j log(1 + λ̂ dt_j) = Δ log |θ|`` over the fit window is exact on a smooth
   face (no ``η/2`` bias).  At a kink, gradient descent chatters across the kink hyperplane in a
-  band about one step wide, where |G| is lower: a bias linear in the step parameter η.  Two
-  runs at η and η/2 remove it to first order (Richardson extrapolation ``2 λ̂(η/2) − λ̂(η)``); the
+  band about one step wide, where |G| is lower: a bias linear in the step parameter η while
+  the band lies inside the star (there G is exactly its 1-homogeneous linear model, so the
+  chattering pattern scales with the step).  Runs at 2η, η and η/2 test that: the rate
+  differences must shrink by a factor near 2 (:func:`first_order`); then the pair (η, η/2)
+  removes the bias to first order (Richardson extrapolation ``2 λ̂(η/2) − λ̂(η)``) and the
   size of the correction ``|λ̂(η/2) − λ̂(η)|`` is reported as the remaining uncertainty.
+  Otherwise the step is halved (within the budget); a rate that never shows first order is
+  reported as not resolved (``rate_resolved``), not compared.
 
 The probe's initial scale ε is chosen so that the output stays negligible (≤ 1e-6) for the
 whole run: the probe measures the early-phase (f ≈ 0) dynamics, i.e. the claim about G, not the
@@ -42,22 +47,47 @@ from .measure import angle_deg, directions
 LOG_EPS_FLOOR = -300.0
 #: The output bound the initial scale is chosen for: |f| ≤ e^{LOG_F_MAX} over the run.
 LOG_F_MAX = math.log(1e-6)
-#: Richardson needs both step parameters in the asymptotic regime, where the chattering bias is
-#: linear in η: when the two rates differ by more than this fraction, or the two settled end
-#: directions by more than PAIR_ANGLE_DEG (the largest start radius: a probe that hopped out of
-#: its basin at the larger step), the pair is halved.
-PAIR_AGREEMENT = 0.05
+#: Richardson needs both step parameters in the asymptotic regime: when the two settled end
+#: directions differ by more than PAIR_ANGLE_DEG (the largest start radius: a probe that hopped
+#: out of its basin at the larger step), the pair is halved (and see :func:`first_order`).
 PAIR_ANGLE_DEG = 1.0
 #: A settled offset that falls by this factor per halving of η is converging (√2 for √η).
 SHRINK = 1.3
+#: First order (:func:`first_order`): for a bias Aη + Bη² the ratio q of successive rate
+#: differences is 2(1 + 3x)/(1 + 1.5x), x = Bη/A.  q ∈ [1.5, 2.5] holds for x ∈ [−0.13, 0.22],
+#: where the Richardson remainder |Bη²/2| is at most 0.17 of the correction |r(η) − r(η/2)|
+#: that the probe reports as its uncertainty.
+FIRST_ORDER_Q = (1.5, 2.5)
+#: Rate differences below this fraction of the rate count as settled (an eighth of the claim
+#: check's 0.2 % floor): there is no bias left to extrapolate.
+RATE_SETTLED = 2.5e-4
+
+
+def first_order(rates) -> bool:
+    """Do three rates fitted at η, η/2, η/4 (coarse to fine) show a step bias of first order,
+    so that the Richardson pair (η/2, η/4) can be trusted?  Either both differences are below
+    ``RATE_SETTLED`` of the rate, or they have one sign and shrink by a factor in
+    ``FIRST_ORDER_Q``.  (Seen otherwise at crowded kinks: a coarse step that leaves the star
+    chatters in another pattern, and the bias changes sign or grows as η falls.)"""
+    if len(rates) < 3 or not np.all(np.isfinite(rates)):
+        return False
+    r0, r1, r2 = (float(v) for v in rates[-3:])
+    d1, d2 = r0 - r1, r1 - r2
+    floor = RATE_SETTLED * abs(r2)
+    if abs(d1) <= floor and abs(d2) <= floor:
+        return True
+    if d1 * d2 <= 0:
+        return False
+    return FIRST_ORDER_Q[0] <= d1 / d2 <= FIRST_ORDER_Q[1]
 
 
 @dataclass(frozen=True)
 class ProbeSettings:
     """How probes are run.  ``duration`` is in units of 1/λ (the probe's own growth rate),
-    ``eta`` the first adaptive step parameter of the Richardson pair (η, η/2); a pair whose
-    rates differ by more than ``PAIR_AGREEMENT`` (the probe hopped out of a narrow star at the
-    larger step, or the bias is not yet linear) is halved, at most ``refinements`` times.
+    ``eta`` the first adaptive step parameter of the Richardson pair (η, η/2), which runs
+    after one at 2η; the levels are halved while the rates are not of first order
+    (:func:`first_order`: the probe hopped out of a narrow star at the larger step, or the bias
+    is not yet linear), at most ``refinements`` times.
     ``settle_steps``: steps of the final segment at a sixteenth of the finest η;
     ``record_every``: snapshot spacing in steps."""
 
@@ -98,6 +128,9 @@ class ProbeResult:
     angle_uncertainty_deg: float = 0.0
     level_angles_deg: tuple = ()  # settled end direction's angle from the start, per level
     star: float = math.pi / 2     # the star radius ρ at the start direction (rad)
+    rate_resolved: bool = True    # the last three levels' rates are first order (first_order)
+    kink: bool = False            # a kink hyperplane passes through the start direction
+    G_deficit: float = 0.0        # max_j s·(G(u) − G(u_j)) over the settled neurons' u_j
 
     @property
     def median_angle_deg(self) -> float:
@@ -119,11 +152,23 @@ class ProbeResult:
         Also ``"unresolved"`` when the finest step was not small against the star (√2·η ≥
         ρ/2): a single step could then carry a neuron out of a basin narrower than the star
         (seen at slow kink extrema whose basin reaches only a few tenths of a degree).
+        Also ``"unresolved"`` when the finest pair's end directions differ by more than
+        ``PAIR_ANGLE_DEG`` (the refinements ran out before they agreed: the threshold, which
+        is that difference, would say nothing), and at a kink point when the probe ended
+        inside its start ring (end
+        offset ≤ start radius + threshold): its neurons did not move away, but gradient
+        descent's discrete equilibrium sits off the kink at every step tried (seen at vertices
+        where the slowest slope is ~1 % of the growth rate: 0.19–0.40° off at η = 0.02 …
+        0.00125, constant over 16× longer runs).  A direction that is not an attractor sends
+        the ring away from it, beyond the ring.
         ``"leaves"``: the probe settles elsewhere (a rotated or wrong claim: the offset stays)."""
-        if self.skipped:
-            return "unresolved"
+        if self.skipped or self.angle_uncertainty_deg > PAIR_ANGLE_DEG:
+            return "unresolved"  # the pair's end directions still disagree: no threshold
         if self.end_angle_deg <= self.angle_threshold_deg + extra_deg:
             return "stays"
+        if self.kink and self.end_angle_deg <= (math.degrees(self.radius)
+                                                + self.angle_threshold_deg + extra_deg):
+            return "unresolved"
         a = self.level_angles_deg
         if len(a) >= 2 and a[-1] <= a[-2] / SHRINK:
             return "unresolved"
@@ -197,6 +242,28 @@ def probe_radius(problem, u: np.ndarray, sign: int, rate: float,
     if kappa is not None and kappa > 0:
         r = min(r, kappa * settings.duration / max(rate, 1e-300) / 4)
     return max(r, 1e-9)
+
+
+def kinks_through(problem, u: np.ndarray, through: float = 1e-9) -> int:
+    """How many kink hyperplanes ⟨w, x_i⟩ = 0 pass within ``through`` rad of unit ``u`` (0
+    when σ has no kinks)."""
+    act = problem.activation
+    if not (act.piecewise_linear and act.has_kinks):
+        return 0
+    nrm = np.linalg.norm(problem.X, axis=1)
+    ok = nrm > 0
+    return int(np.sum(np.abs(problem.X[ok] @ u) / nrm[ok] <= np.sin(through)))
+
+
+def _deficit(problem, u: np.ndarray, sign: int, neuron_dirs) -> float:
+    """max_j s·(G(u) − G(u_j)) ≥ 0 over settled neuron directions u_j (piecewise-linear σ,
+    where G is exact; 0 otherwise): how much lower a probe's rate may be because its neurons
+    sit off u."""
+    if not problem.activation.piecewise_linear:
+        return 0.0
+    U = np.concatenate([np.atleast_2d(V) for V in neuron_dirs])
+    Gu = float(problem.G(u[None])[0])
+    return max(0.0, float(np.max(sign * (Gu - problem.G(U)))))
 
 
 def tangent_ring(u: np.ndarray, radius: float, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -274,14 +341,15 @@ def base_level(star: float, settings: "ProbeSettings") -> int:
 
 def estimated_steps(problem, u: np.ndarray, rate: float, settings: "ProbeSettings",
                     star: float = math.pi / 2) -> float:
-    """Steps of a probe's base pair (η_j and η_j/2, duration/rate each):
-    3·duration·ρ/(rate·η_j), ρ the relative rate at u (:func:`relative_rate`)."""
+    """Steps of a probe's first three levels (2η_j, η_j and η_j/2, duration/rate each):
+    3.5·duration·ρ/(rate·η_j), ρ the relative rate at u (:func:`relative_rate`)."""
     eta = settings.eta / 2 ** base_level(star, settings)
-    return 3 * settings.duration * relative_rate(problem, u) / max(rate, 1e-300) / eta
+    return 3.5 * settings.duration * relative_rate(problem, u) / max(rate, 1e-300) / eta
 
 
-def _initial_weights(problem, dirs, signs, radii, rates, durations, P, rng):
-    """Balanced starts on tangent rings; the scale keeps |f| ≤ e^{LOG_F_MAX} for the run.
+def _initial_weights(problem, dirs, signs, radii, rates, durations, P, rngs):
+    """Balanced starts on tangent rings (probe k's from ``rngs[k]``); the scale keeps
+    |f| ≤ e^{LOG_F_MAX} for the run.
 
     A probe that stays at its direction grows at ≈ rates[k]; its output is at most
     P ε² e^{2 λ t} |x|max.  The scale is set for λ = 2·rates[k] (a probe that drifts into a
@@ -290,7 +358,7 @@ def _initial_weights(problem, dirs, signs, radii, rates, durations, P, rng):
     xmax = float(np.max(np.linalg.norm(problem.X, axis=1)))
     W0, a0 = np.zeros((K, P, d)), np.zeros((K, P))
     for k in range(K):
-        U = tangent_ring(dirs[k], float(radii[k]), P, rng)
+        U = tangent_ring(dirs[k], float(radii[k]), P, rngs[k])
         log_eps = (0.5 * (LOG_F_MAX - math.log(P * max(xmax, 1e-300)))
                    - 2.0 * float(rates[k]) * durations[k])
         eps = math.exp(max(log_eps, LOG_EPS_FLOOR))
@@ -327,12 +395,18 @@ def _settled_ends(problem, runs, levels, settings, device):
 
 
 def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEFAULT_PROBES,
-               *, seed: int = 0, device="cpu", through: float = 1e-9) -> list[ProbeResult]:
+               *, seed: int = 0, device="cpu", through: float = 1e-9, keys=None
+               ) -> list[ProbeResult]:
     """One probe per direction (rows of ``dirs``, unit), with its sign, start radius (rad) and
     the rate ``rates[k] > 0`` that sets its duration ``settings.duration / rates[k]``.
 
-    Each probe runs at two step parameters (η_j, η_j/2), halved while their rates disagree
-    (``PAIR_AGREEMENT``); both runs of the final pair are settled.  Rates and end directions
+    Probe k's ring is drawn from the seed ``(seed, keys[k])`` (``keys``: default 0..K−1), and
+    batched networks train independently, so a probe's result does not depend on which
+    other probes run with it.
+
+    Each probe runs at three step parameters (2η_j, η_j, η_j/2), halved while the rates are
+    not of first order (:func:`first_order`) or the pair's end directions disagree; every
+    run is settled.  Rates and end directions
     are Richardson-extrapolated from the pair: gradient descent's chattering at a kink biases
     both at first order in η (a kink whose slope φ is small in some direction holds the
     discrete equilibrium O(η·max slope/min slope) off the extremum).  Probes train together
@@ -345,12 +419,14 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
     if K == 0:
         return []
     stars = np.array([star_radius(problem, dirs[k], through) for k in range(K)])
+    kinks = [kinks_through(problem, dirs[k], through) > 0 for k in range(K)]
     cost = np.array([estimated_steps(problem, dirs[k], float(rates[k]), settings,
                                      float(stars[k])) for k in range(K)])
-    rng = np.random.default_rng(seed)
+    keys = range(K) if keys is None else keys
+    rngs = [np.random.default_rng([seed, int(key)]) for key in keys]
     P = settings.neurons
     durations = settings.duration / np.maximum(rates, 1e-300)
-    W0, a0 = _initial_weights(problem, dirs, signs, radii, rates, durations, P, rng)
+    W0, a0 = _initial_weights(problem, dirs, signs, radii, rates, durations, P, rngs)
     level = np.array([base_level(float(s), settings) for s in stars])
     live = cost <= settings.max_steps
 
@@ -377,19 +453,22 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
                                             settings, device)):
             ends[k][-1] = end
 
+    # Three levels (η_{j−1}, η_j, η_{j+1}) from the start, one coarser than the base pair:
+    # the Richardson pair (η_j, η_{j+1}) is trusted only when the rate differences of the
+    # three shrink at first order (:func:`first_order`).
     todo = [k for k in range(K) if live[k]]
-    if todo:
-        step_level(todo)
-    for _ in range(settings.refinements + 1):
-        if not todo:
-            break
-        level[todo] += 1
-        step_level(todo)
+    level[todo] -= 1
+    for _ in range(3):
+        if todo:
+            step_level(todo)
+            level[todo] += 1
+    level[todo] -= 1  # the level of the finest run
+    for _ in range(settings.refinements):
         again = []
         for k in todo:
             (r1, g1), (r2, g2) = fits[k][-2], fits[k][-1]
             moved = float(angle_deg(ends[k][-1][1], ends[k][-2][1]))
-            agree = g1 and g2 and abs(r1 - r2) <= PAIR_AGREEMENT * abs(r2) \
+            agree = g1 and g2 and first_order([f[0] for f in fits[k][-3:]]) \
                 and moved <= PAIR_ANGLE_DEG
             # a settled offset that is still shrinking with η: refine while the budget lasts
             off_f = float(angle_deg(ends[k][-1][1], dirs[k]))
@@ -399,6 +478,10 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
             if (not agree or converging) and steps[k] < settings.max_steps:
                 again.append(k)
         todo = again
+        if not todo:
+            break
+        level[todo] += 1
+        step_level(todo)
     out = []
     nan = float("nan")
     for k in range(K):
@@ -406,11 +489,13 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
             out.append(ProbeResult(dirs[k].copy(), int(signs[k]), float(radii[k]),
                                    float(durations[k]), np.full(P, nan), dirs[k].copy(), nan,
                                    (nan, nan), nan, nan, False, nan, int(cost[k]),
-                                   skipped=True, star=float(stars[k])))
+                                   skipped=True, star=float(stars[k]), rate_resolved=False,
+                                   kink=bool(kinks[k])))
             continue
         (U_f, end_f), (_, end_c) = ends[k][-1], ends[k][-2]
         (r1, g1), (r2, g2) = fits[k][-2], fits[k][-1]
         rate = 2 * r2 - r1  # Richardson on the rates (module doc)
+        resolved = first_order([f[0] for f in fits[k][-3:]])
         extrap = 2 * end_f - end_c  # and on the end directions
         extrap /= max(np.linalg.norm(extrap), 1e-300)
         out.append(ProbeResult(dirs[k].copy(), int(signs[k]), float(radii[k]),
@@ -422,5 +507,8 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
                                angle_uncertainty_deg=float(angle_deg(end_f, end_c)),
                                level_angles_deg=tuple(float(angle_deg(e[1], dirs[k]))
                                                       for e in ends[k]),
-                               star=float(stars[k])))
+                               star=float(stars[k]), rate_resolved=resolved,
+                               kink=bool(kinks[k]),
+                               G_deficit=_deficit(problem, dirs[k], int(signs[k]),
+                                                  [e[0] for e in ends[k][-2:]])))
     return out

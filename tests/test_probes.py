@@ -1,0 +1,55 @@
+"""Probes (numerics.probes): when a Richardson pair is trusted, and what a probe that ends
+inside its start ring at a kink means."""
+
+import math
+
+import numpy as np
+import pytest
+
+from numerics.probes import DEFAULT_PROBES, ProbeResult, first_order, run_probes
+from theory.extrema import predict
+from verify.example import Example
+from verify.strategies import xor_points
+
+
+@pytest.mark.parametrize("rates, ok", [
+    ((0.96, 0.98, 0.99), True),            # bias −4 %, −2 %, −1 %: first order
+    ((0.99657, 0.99832, 0.99916), True),   # seen: ratio 2.08 at a kink (n = 30, d = 3, abs)
+    ((0.99914, 0.99657, 0.99832), False),  # seen there one level coarser: another pattern
+    ((0.964, 1.0, 0.987), False),          # seen: the bias changes sign (n = 26, d = 2)
+    ((1.0001, 1.0, 1.0001), True),         # settled: differences below RATE_SETTLED
+    ((0.9, 0.99, 0.999), False),           # shrinking by 10: not first order
+    ((0.99, 0.98, 0.97), False),           # growing bias
+])
+def test_first_order_accepts_a_linear_step_bias_only(rates, ok):
+    assert first_order(rates) is ok
+
+
+def _result(kink, end_deg, radius_deg=0.7):
+    return ProbeResult(np.array([1.0, 0, 0]), 1, math.radians(radius_deg), 8.0, np.zeros(8),
+                       np.array([1.0, 0, 0]), end_deg, (1.0, 1.0), 1.0, 0.0, True, 0.005,
+                       1000, level_angles_deg=(end_deg, end_deg), star=math.radians(3.0),
+                       kink=kink)
+
+
+def test_a_kink_probe_that_ends_inside_its_ring_is_unresolved_not_rejected():
+    thr = _result(True, 0.0).angle_threshold_deg
+    assert _result(True, thr / 2).attractor() == "stays"
+    assert _result(True, 0.5).attractor() == "unresolved"   # inside the 0.7° ring
+    assert _result(True, 0.7 + thr + 0.01).attractor() == "leaves"   # beyond it
+    assert _result(False, 0.5).attractor() == "leaves"   # smooth: converges like e^{−λt}
+
+
+def test_probe_rates_at_xor_extrema_are_first_order_and_exact():
+    """Four-point XOR (kink extrema): the Richardson rate agrees with |G(u_k)| to 1e-4 (the
+    remainder is ≤ 0.17 of the reported correction, FIRST_ORDER_Q)."""
+    X, y = xor_points(math.pi / 3, 1.0)
+    p = Example(X, y, "relu", "logistic", 0).problem()
+    pred = predict(p, basins=False)
+    dirs = np.array([e.direction for e in pred.extrema])
+    lam = np.array([e.growth_rate for e in pred.extrema])
+    res = run_probes(p, dirs, [e.sign for e in pred.extrema], np.full(len(dirs), 0.01), lam,
+                     DEFAULT_PROBES)
+    for pr, l in zip(res, lam):
+        assert pr.rate_resolved and pr.attractor() == "stays"
+        assert abs(pr.rate / l - 1) <= pr.rate_uncertainty / l + 1e-4
