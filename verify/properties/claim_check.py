@@ -21,11 +21,19 @@ def check(ex: Example, theory, profile) -> Outcome:
     v = check_claim(p, pred, device=profile.device)
     ev = {"extrema": len(pred.extrema), "seconds": round(v.seconds, 1),
           "resolution": v.resolution, "method": pred.method}
+    # what the training side could not resolve is judged by the exact side only: listed
+    tr = v.resolution.get("training", {})
+    why = {"not_probed": "too slow to probe within the step budget",
+           "unresolved": "probe direction not resolved (inside its start ring at a kink, "
+                         "still shrinking with the step, or the finest pair disagrees)",
+           "rate_unresolved": "rate not resolved (step bias not of first order)"}
+    excluded = [{"extremum": k, "why": f"{text}: judged by the exact side only"}
+                for key, text in why.items() for k in tr.get(key, [])]
     if v.passed:
         return Outcome(True, f"claim of {len(pred.extrema)} extrema accepted "
-                       f"({v.seconds:.0f} s)", ev)
+                       f"({v.seconds:.0f} s)", ev, excluded=excluded)
     return Outcome(False, "claim rejected: " + "; ".join(
-        f"[{f.side}] {f.message}" for f in v.findings[:3]), ev)
+        f"[{f.side}] {f.message}" for f in v.findings[:3]), ev, excluded=excluded)
 
 
 def _strategy(profile):

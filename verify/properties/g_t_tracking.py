@@ -153,6 +153,12 @@ def check(ex: Example, theory, profile) -> Outcome:
         problems.append(f"{len(bad)} heavy neuron-records outside the envelope; worst: neuron "
                         f"{j} at t = {t:.4g} is {beta:.3g}° from its attractor, envelope "
                         f"{B:.3g}°")
+    if not heavy and transits and all(t["end"] is None for t in transits):
+        # the claim is about attached neurons: this run never had one to judge (counted)
+        return Outcome.not_applicable(
+            f"every heavy neuron was in transit until the run ended ({len(transits)} "
+            f"unfinished transits after escape at t = {t_esc:.4g}, run ends at "
+            f"t = {t_last:.4g}): nothing attached to judge")
     if not heavy:
         problems.append("no heavy neuron was ever attached to an attractor")
     ok = not problems
