@@ -61,6 +61,7 @@ def one(k: int, ex) -> dict:
                 reasons=[f.message for f in v.findings][:3],
                 unresolved=v.resolution.get("training", {}).get("unresolved", []),
                 not_probed=v.resolution.get("training", {}).get("not_probed", []),
+                rate_unresolved=v.resolution.get("training", {}).get("rate_unresolved", []),
                 seconds=round(time.time() - t0, 1))
 
 
@@ -104,8 +105,12 @@ def table(recs: list, path: Path) -> None:
     lines.append(f"- n ≥ 20: {len(big)} datasets, "
                  f"{sum(r['verdict'] == 'accepted' for r in big)} accepted")
     unres = sum(len(r.get("unresolved", [])) + len(r.get("not_probed", [])) for r in recs)
-    lines.append(f"- extrema the training side could not resolve within its budget (judged by "
-                 f"the exact side only): {unres}")
+    lines.append(f"- extrema whose direction the training side could not resolve within its "
+                 f"budget (not probed, or probe unresolved; judged by the exact side only): "
+                 f"{unres}")
+    if any("rate_unresolved" in r for r in recs):
+        lines.append("- rates not resolved (step bias not of first order; the exact side "
+                     f"judges them): {sum(len(r.get('rate_unresolved', [])) for r in recs)}")
     secs = sorted(r["seconds"] for r in recs)
     if secs:
         lines.append(f"- seconds per dataset: median {secs[len(secs) // 2]}, max {secs[-1]}")

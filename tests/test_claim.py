@@ -146,26 +146,3 @@ def test_bad_claim_exits_2_with_one_line(tmp_path, capsys, text, needle):
                  str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1, err
-
-
-def test_claim_check_in_two_processes_gives_the_same_verdict():
-    """The probes split over two processes (verify.claim._training_in_parallel) give the
-    one-process rows, findings and resolution: each probe is seeded by its index and batched
-    networks train independently."""
-    import numpy as np
-
-    from theory.extrema import predict
-    from verify.claim import ClaimSettings, check_claim
-    from verify.claim_training import RandomRun
-    from verify.example import Example
-
-    X = np.array([[1.0, 0.2, 0.1], [-0.3, 1.0, 0.4], [0.2, -0.5, 1.0], [-1.0, -0.1, 0.3],
-                  [0.4, 0.3, -1.0], [0.6, -1.0, -0.2]])
-    p = Example(X, np.array([1.0, -1, 1, -1, 1, -1]), "relu", "logistic", 0).problem()
-    truth = predict(p, basins=True)
-    runs = (RandomRun(64, 1e-20, 1),)  # a small random side: the probes are what is split
-    one = check_claim(p, truth, truth=truth, settings=ClaimSettings(random_runs=runs))
-    two = check_claim(p, truth, truth=truth, settings=ClaimSettings(random_runs=runs,
-                                                                   workers=2))
-    assert one.passed and two.passed and len(truth.extrema) > 1
-    assert one.probes == two.probes and one.resolution == two.resolution

@@ -41,7 +41,6 @@ class ClaimSettings:
     seed: int = 0
     exact: bool = True      # run the exact side
     training: bool = True   # run the training side
-    workers: int = 1        # processes for the probes (the random starts run here meanwhile)
 
 
 @dataclass
@@ -94,10 +93,7 @@ def check_claim(problem, claim, device: str = "cpu",
     if not settings.exact:
         ex = ExactSide([], ex.matches, ex.rows, ex.missing, ex.enumeration, {})
     probes, f_probe, res_probe, randoms, f_random = [], [], {}, [], []
-    if settings.training and settings.workers > 1 and len(claim.extrema) > 1:
-        (probes, f_probe, res_probe), (randoms, f_random) = _training_in_parallel(
-            problem, claim, settings, device)
-    elif settings.training:
+    if settings.training:
         probes, f_probe, res_probe = probe_side(problem, claim, settings.probes, device)
         randoms, f_random = random_side(problem, claim, settings.random_runs,
                                         settings.probes, device)
@@ -115,55 +111,6 @@ def check_claim(problem, claim, device: str = "cpu",
             "whose direction and rate were resolved"))
     return ClaimVerdict(not findings, findings, ex, probes, randoms, resolution,
                         time.time() - t0)
-
-
-def _probe_worker(problem, claim, probes, device, only):
-    """:func:`probe_side` in a worker process, on one torch thread (tiny tensors: a second
-    intra-op thread only adds synchronisation)."""
-    import torch
-
-    torch.set_num_threads(1)
-    return probe_side(problem, claim, probes, device, only)
-
-
-def _training_in_parallel(problem, claim: Claim, settings: ClaimSettings, device):
-    """The training side with the probes split over ``settings.workers`` processes (balanced
-    by their estimated steps, longest first) while the random starts run in this process.
-    Each probe is seeded by its index, so the verdict equals the one-process one."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from numerics.probes import estimated_steps
-
-    from .claim_training import probe_inputs
-
-    dirs, rho, lam_p, _, _ = probe_inputs(problem, claim, settings.probes)
-    cost = [estimated_steps(problem, u, float(lam), settings.probes, float(r))
-            for u, lam, r in zip(dirs, lam_p, rho)]
-    groups: list[list[int]] = [[] for _ in range(settings.workers)]
-    load = [0.0] * settings.workers
-    for k in sorted(range(len(cost)), key=lambda k: -min(cost[k], settings.probes.max_steps)):
-        g = load.index(min(load))
-        groups[g].append(k)
-        load[g] += min(cost[k], settings.probes.max_steps)
-    groups = [g for g in groups if g]
-    ctx = multiprocessing.get_context("spawn")  # a fresh torch in each worker
-    with ProcessPoolExecutor(len(groups), mp_context=ctx) as pool:
-        futs = [pool.submit(_probe_worker, problem, claim, settings.probes, device, g)
-                for g in groups]
-        randoms = random_side(problem, claim, settings.random_runs, settings.probes, device)
-        parts = [f.result() for f in futs]
-    rows = sorted((r for p in parts for r in p[0]), key=lambda r: r["claimed"])
-    findings = sorted((f for p in parts for f in p[1]), key=lambda f: f.extremum)
-    res = [p[2] for p in parts if p[2]]
-    resolution = {}
-    if res:
-        resolution = {key: sorted(x for r in res for x in r[key])
-                      for key in ("not_probed", "unresolved", "rate_unresolved")}
-        for key in ("rotation_deg", "rate_rel"):
-            vals = [r[key] for r in res if r[key] == r[key]]  # nan: nothing resolved there
-            resolution[key] = max(vals, default=float("nan"))
-    return (rows, findings, resolution), randoms
 
 
 def render_markdown(verdict: ClaimVerdict, header: str) -> str:

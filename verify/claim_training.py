@@ -103,19 +103,17 @@ def probe_inputs(problem, claim: Claim, settings: ProbeSettings = DEFAULT_PROBES
 
 
 def probe_side(problem, claim: Claim, settings: ProbeSettings = DEFAULT_PROBES,
-               device="cpu", only=None) -> tuple[list[dict], list[Finding], dict]:
-    """Probe every claimed extremum (or those indexed by ``only``); returns (rows, findings,
-    resolution).  Probe k's ring is seeded by k, so its result does not depend on ``only``."""
+               device="cpu") -> tuple[list[dict], list[Finding], dict]:
+    """Probe every claimed extremum; returns (rows, findings, resolution)."""
     ex = claim.extrema
     if not ex:
         return [], [], {}
     dirs, rho, lam_p, radii, through = probe_inputs(problem, claim, settings)
-    ks = list(range(len(ex))) if only is None else sorted(only)
-    res = run_probes(problem, dirs[ks], [ex[k].sign for k in ks], radii[ks], lam_p[ks],
-                     settings, device=device, through=through, keys=ks)
+    res = run_probes(problem, dirs, [c.sign for c in ex], radii, lam_p, settings,
+                     device=device, through=through)
     rows, findings = [], []
     taus, rtols = [], []
-    for k, c, p in zip(ks, [ex[k] for k in ks], res):
+    for k, (c, p) in enumerate(zip(ex, res)):
         if p.skipped:
             rows.append({"claimed": k, "sign": c.sign, "skipped": True, "steps": p.steps,
                          "why": "too slow to probe: gradient descent would chatter across its "

@@ -35,9 +35,8 @@ HELP = """Four uses:
       claimed rate; random small initialisations must settle only on claimed extrema.
       Rejected if either side rejects; the report gives each side's resolution.
 
-  --workers N|auto (both uses above): processes to run in (auto: one per CPU core). The
-      suite runs one property per task; a claim check splits its probes. Results do not
-      depend on it.
+  --workers N|auto (the suite): processes the properties run in (auto: one per CPU core).
+      Results do not depend on it.
 
   sbias verify --theory FILE.py:NAME [--profile P] [--seed S] [--out DIR]
       Property-test your own theory: NAME(X, y, activation, loss) returns a list of extrema in
@@ -192,7 +191,7 @@ def _run_claim(args) -> int:
     from theory.atomic import atomic_write_json, atomic_write_text
     from theory.problem import Problem
 
-    from ..claim import ClaimSettings, check_claim, render_markdown
+    from ..claim import check_claim, render_markdown
     from ..claim_schema import load_claim
 
     if not (args.data and args.claim):
@@ -208,8 +207,7 @@ def _run_claim(args) -> int:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small networks: see verify.runner.run_suite
     try:
-        res = check_claim(problem, claim, device=device,
-                          settings=ClaimSettings(workers=_workers(args.workers)))
+        res = check_claim(problem, claim, device=device)
     finally:
         torch.set_num_threads(threads)
     out = Path(args.out)
