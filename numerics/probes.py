@@ -155,8 +155,8 @@ class ProbeResult:
         Also ``"unresolved"`` when the finest pair's end directions differ by more than
         ``PAIR_ANGLE_DEG`` (the refinements ran out before they agreed: the threshold, which
         is that difference, would say nothing), and at a kink point when the probe ended
-        inside its start ring (end
-        offset ≤ start radius + threshold): its neurons did not move away, but gradient
+        inside its start ring (end offset ≤ start radius + threshold): its neurons did not
+        move away, but gradient
         descent's discrete equilibrium sits off the kink at every step tried (seen at vertices
         where the slowest slope is ~1 % of the growth rate: 0.19–0.40° off at η = 0.02 …
         0.00125, constant over 16× longer runs).  A direction that is not an attractor sends
@@ -395,21 +395,20 @@ def _settled_ends(problem, runs, levels, settings, device):
 
 
 def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEFAULT_PROBES,
-               *, seed: int = 0, device="cpu", through: float = 1e-9, keys=None
-               ) -> list[ProbeResult]:
+               *, seed: int = 0, device="cpu", through: float = 1e-9) -> list[ProbeResult]:
     """One probe per direction (rows of ``dirs``, unit), with its sign, start radius (rad) and
     the rate ``rates[k] > 0`` that sets its duration ``settings.duration / rates[k]``.
 
-    Probe k's ring is drawn from the seed ``(seed, keys[k])`` (``keys``: default 0..K−1), and
-    batched networks train independently, so a probe's result does not depend on which
-    other probes run with it.
+    Probe k's ring is drawn from the seed ``(seed, k)`` and batched networks train
+    independently, so a probe's result does not depend on which other probes run with it.
 
     Each probe runs at three step parameters (2η_j, η_j, η_j/2), halved while the rates are
     not of first order (:func:`first_order`) or the pair's end directions disagree; every
     run is settled.  Rates and end directions
     are Richardson-extrapolated from the pair: gradient descent's chattering at a kink biases
-    both at first order in η (a kink whose slope φ is small in some direction holds the
-    discrete equilibrium O(η·max slope/min slope) off the extremum).  Probes train together
+    both at first order in η while the band lies in the star (at some vertices whose slowest
+    slope is tiny the discrete equilibrium does not shrink with η within the budget: see
+    :meth:`ProbeResult.attractor`).  Probes train together
     in one batched program per step level (:func:`base_level`, from the star at each direction,
     with ``through`` as in :func:`star_radius`)."""
     dirs = np.asarray(dirs, dtype=float)
@@ -422,8 +421,7 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
     kinks = [kinks_through(problem, dirs[k], through) > 0 for k in range(K)]
     cost = np.array([estimated_steps(problem, dirs[k], float(rates[k]), settings,
                                      float(stars[k])) for k in range(K)])
-    keys = range(K) if keys is None else keys
-    rngs = [np.random.default_rng([seed, int(key)]) for key in keys]
+    rngs = [np.random.default_rng([seed, k]) for k in range(K)]
     P = settings.neurons
     durations = settings.duration / np.maximum(rates, 1e-300)
     W0, a0 = _initial_weights(problem, dirs, signs, radii, rates, durations, P, rngs)
