@@ -8,6 +8,8 @@ float32 only on request.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 
 from theory.errors import InputError
@@ -42,3 +44,16 @@ def select_dtype(spec: str | torch.dtype = "float64") -> torch.dtype:
     if s not in DTYPES:
         raise InputError(f"unknown dtype {spec!r}; use float64 or float32")
     return DTYPES[s]
+
+
+@contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch intra-op threads, then restore the process's count.
+    Small networks (the suite, a claim check, a sweep cell): per-op overhead dominates and a
+    second thread only adds synchronisation and oversubscription, so callers pass 1."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

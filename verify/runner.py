@@ -223,14 +223,16 @@ def run_suite(profile: Profile, theory: Theory | None = None, only: list[str] | 
     in one process.  A theory without a :attr:`Theory.recipe` (built in Python) runs here."""
     theory = theory or package_theory()
     props = PROPERTIES if not only else [BY_NAME[n] for n in only]
+    from numerics.device import torch_threads
+
     import_layers()
-    alphas = {p.name: profile.alpha_total / len(props) for p in props}
+    alpha = profile.alpha_total / len(props)
     workers = min(int(workers), len(props))
     if workers > 1 and theory.recipe is not None:
-        return _run_pool(props, theory.recipe, profile, out_dir, alphas, progress, fail_fast,
+        return _run_pool(props, theory.recipe, profile, out_dir, alpha, progress, fail_fast,
                          workers)
-    with _one_thread():
-        return _run_all(props, theory, profile, out_dir, alphas, progress, fail_fast)
+    with torch_threads(1):
+        return _run_all(props, theory, profile, out_dir, alpha, progress, fail_fast)
 
 
 LAYERS = ("theory", "numerics", "verify")
@@ -252,24 +254,6 @@ def import_layers() -> None:
             importlib.import_module(info.name)
 
 
-class _one_thread:
-    """The suite trains many small networks: per-op overhead dominates and a second intra-op
-    thread only adds synchronisation (and oversubscription on a busy machine), so one torch
-    thread while the suite runs."""
-
-    def __enter__(self):
-        import torch
-
-        self.threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        import torch
-
-        torch.set_num_threads(self.threads)
-        return False
-
-
 def _bar(progress: bool, total: int):
     if not progress:
         return None
@@ -278,14 +262,14 @@ def _bar(progress: bool, total: int):
     return tqdm(total=total, desc="properties", unit="prop", leave=False)
 
 
-def _run_all(props, theory, profile, out_dir, alphas, progress, fail_fast=False
+def _run_all(props, theory, profile, out_dir, alpha, progress, fail_fast=False
              ) -> list[PropertyResult]:
     results = []
     bar = _bar(progress, len(props))
     for prop in props:
         if bar is not None:
             bar.set_postfix_str(prop.name)
-        results.append(run_property(prop, theory, profile, out_dir, alphas[prop.name]))
+        results.append(run_property(prop, theory, profile, out_dir, alpha))
         if fail_fast and not results[-1].passed:
             break
         if bar is not None:
@@ -303,42 +287,36 @@ TYPICAL_SECONDS = {"growth_rates": 47, "xor_closed_forms": 24, "width_independen
                    "g_t_tracking": 6, "symbolic_equals_numeric": 5}
 
 
-def _run_in_worker(name: str, recipe: tuple, profile: Profile, out_dir, alpha: float
-                   ) -> PropertyResult:
-    """One property in a worker process (the theory rebuilt from its recipe)."""
+def _run_in_worker(task: tuple) -> PropertyResult:
+    """One property in a worker process: ``(name, recipe, profile, out_dir, alpha)``, the
+    theory rebuilt from its recipe."""
+    from numerics.device import torch_threads
+
     from .theory_bundle import rebuild
 
+    name, recipe, profile, out_dir, alpha = task
     theory = rebuild(recipe)
     import_layers()
-    with _one_thread():
+    with torch_threads(1):
         return run_property(BY_NAME[name], theory, profile, out_dir, alpha)
 
 
-def _run_pool(props, recipe, profile, out_dir, alphas, progress, fail_fast, workers
+def _run_pool(props, recipe, profile, out_dir, alpha, progress, fail_fast, workers
               ) -> list[PropertyResult]:
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from .executors import ProcessPool
 
     order = sorted(props, key=lambda p: -TYPICAL_SECONDS.get(p.name, 1))
     done: dict[str, PropertyResult] = {}
     bar = _bar(progress, len(props))
-    # spawn, not fork: each worker imports torch afresh instead of inheriting its thread pools
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending = {pool.submit(_run_in_worker, p.name, recipe, profile, out_dir,
-                               alphas[p.name]): p.name for p in order}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                pending.pop(fut)
-                res = fut.result()
-                done[res.name] = res
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix_str(res.name)
-            if fail_fast and any(not r.passed for r in done.values()):
-                for fut in pending:
-                    fut.cancel()
-                break
+    with ProcessPool(workers) as pool:  # spawn: each worker imports torch afresh
+        for res in pool.map_unordered(_run_in_worker, [(p.name, recipe, profile, out_dir,
+                                                        alpha) for p in order]):
+            done[res.name] = res
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(res.name)
+            if fail_fast and not res.passed:
+                break  # leaving the pool cancels what has not started
     if bar is not None:
         bar.close()
     return [done[p.name] for p in props if p.name in done]

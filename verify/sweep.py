@@ -142,14 +142,10 @@ def run_task(task: Task) -> list[dict]:
     """Train, predict and match every cell of ``task`` (on whatever worker runs it); return one
     result per cell: ``{"key", "record", "run_npz"}`` (the cell record and the run file's
     bytes).  Deterministic: the same task gives the same numbers on the same kind of device."""
-    import torch
+    from numerics.device import torch_threads
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(task.cells[0]["threads"])
-    try:
+    with torch_threads(task.cells[0]["threads"]):
         return _run_task(task)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run_task(task: Task) -> list[dict]:

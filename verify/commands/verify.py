@@ -202,14 +202,10 @@ def _run_claim(args) -> int:
     from numerics.device import select_device
 
     select_device(device)
-    import torch
+    from numerics.device import torch_threads
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small networks: see verify.runner.run_suite
-    try:
+    with torch_threads(1):  # small networks (numerics.device.torch_threads)
         res = check_claim(problem, claim, device=device)
-    finally:
-        torch.set_num_threads(threads)
     out = Path(args.out)
     data = {"data": str(args.data), "claim": str(args.claim), "activation": str(
         problem.activation), "loss": str(problem.loss), **res.to_json()}
