@@ -115,8 +115,8 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
                   schedule: Callable[[int], float] | None = None,
                   path: str = "auto") -> list[Run]:
     """Train B problems together from ``W0`` (B×m×d) and ``a0`` (B×m); one :class:`Run` each.
-    Arguments as in :func:`numerics.engine.train` (full batch); ``t_max`` may also be one time
-    limit per problem (a sequence of B numbers)."""
+    Arguments as in :func:`numerics.engine.train` (full batch); ``t_max`` and the adaptive
+    step parameter ``eta`` may also be one value per problem (a sequence of B numbers)."""
     # ---- set-up: rules, tensors, padded data, the path
     B = len(problems)
     if B == 0:
@@ -127,6 +127,12 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
     if len(acts) > 1 or len(losses_) > 1 or len(ds) > 1:
         raise InputError("batched problems must share activation, loss and dimension d; got "
                          f"{sorted(acts)}, {sorted(losses_)}, d in {sorted(ds)}")
+    eta_of = None
+    if np.ndim(eta) > 0:  # one step parameter per problem: it follows the working set
+        eta_of = np.asarray(eta, dtype=float)
+        if eta_of.shape != (B,):
+            raise InputError(f"eta must be one number or {B} numbers (one per problem)")
+        eta = eta_of
     step_rule = StepRule(lr, schedule, adaptive, eta, lr_max, escape_refine)
     if t_max is not None and np.ndim(t_max) > 0:  # one time limit per problem
         t_max = np.asarray(t_max, dtype=float)
@@ -177,7 +183,7 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
     t_out = np.zeros(B)
     escape_out = np.full(B, np.nan)
     hist = _History(B)
-    snaps = [[] for _ in range(B)]
+    snaps = _Snapshots(B)
 
     # ---- the working set: row c of every tensor/array below is problem idx[c]
     idx = np.arange(B)
@@ -200,9 +206,8 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
         log_f = log_rms(msq)
         hist.add(t, loss_k)
         if snap(k):
-            Wn, an = WT.transpose(1, 2).cpu().numpy(), a[:, 0].cpu().numpy()
-            for c in np.nonzero(~bad)[0]:
-                snaps[idx[c]].append((float(t[c]), k, Wn[c].copy(), an[c].copy()))
+            snaps.add(t, k, WT.transpose(1, 2).cpu().numpy().copy(),  # WT is reused
+                      a[:, 0].cpu().numpy().copy(), ~bad)
         # escape: the first state with ‖f‖ >= level (interpolated linearly in log ‖f‖)
         new = (log_f >= log_level) & np.isnan(escape) & ~bad
         if new.any():
@@ -224,6 +229,7 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
             t_out[done] = t[rows]
             escape_out[done] = escape[rows]
             hist.flush(idx)
+            snaps.flush(idx)
             if stop.all():
                 break
             # compact the working set to the problems still running
@@ -236,6 +242,8 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
             net.select(kt)
             if t_lim is not None:  # the per-problem time limits follow the working set
                 stop_rule = replace(stop_rule, t_max=t_lim[idx])
+            if eta_of is not None:  # and so do the per-problem step parameters
+                step_rule = replace(step_rule, eta=eta_of[idx])
 
         # ---- backward (ascent directions gWT = −∂L/∂Wᵀ, ga = −∂L/∂a)
         gWT, ga = net.backward(s * neg_dell(y, f))
@@ -259,14 +267,54 @@ def train_batched(problems: list[Problem], W0, a0, *, lr: float = 0.05, adaptive
 
     runs = []
     for b in range(B):
-        sn = snaps[b]
-        if record != "none" and (not sn or sn[-1][1] != k_of[b]):
-            sn.append((float(t_out[b]), int(k_of[b]), W_out[b].cpu().numpy().copy(),
-                       a_out[b].cpu().numpy().copy()))
+        traj = None
+        if record != "none":  # the snapshots, and the final state if it was not one
+            traj = snaps.get(b, (float(t_out[b]), int(k_of[b]), W_out[b].cpu().numpy(),
+                                 a_out[b].cpu().numpy()))
         times, losses = hist.get(b, n_rec[b])
-        runs.append(make_run(W_out[b], a_out[b], times, losses, sn, escape_out[b],
-                             int(k_of[b]), reason_name(code_out[b]), dict(config, index=b)))
+        runs.append(make_run(W_out[b], a_out[b], times, losses, traj, escape_out[b],
+                             int(k_of[b]), reason_name(code_out[b]),
+                             dict(config, index=b, **({} if eta_of is None
+                                                      else {"eta": float(eta_of[b])}))))
     return runs
+
+
+class _Snapshots:
+    """The recorded states ``(t, k, W, a)`` of every problem.  ``add`` keeps the working set's
+    arrays as they are (one copy, no per-problem work per snapshot); ``flush`` (called before
+    the working set changes) cuts them into per-problem columns, leaving out a problem's
+    non-finite states; ``get`` returns a problem's trajectory as stacked arrays."""
+
+    def __init__(self, B: int):
+        self.rows = []
+        self.cols = [[] for _ in range(B)]
+
+    def add(self, t: np.ndarray, k: int, W: np.ndarray, a: np.ndarray, ok: np.ndarray) -> None:
+        self.rows.append((t, k, W, a, ok))  # t is rebound every step; W, a are fresh copies
+
+    def flush(self, idx: np.ndarray) -> None:
+        if not self.rows:
+            return
+        T = np.stack([r[0] for r in self.rows])
+        K = np.array([r[1] for r in self.rows])
+        W, A = np.stack([r[2] for r in self.rows]), np.stack([r[3] for r in self.rows])
+        OK = np.stack([r[4] for r in self.rows])
+        for c, b in enumerate(idx):
+            sel = OK[:, c]
+            self.cols[b].append((T[sel, c], K[sel], W[sel, c], A[sel, c]))
+        self.rows = []
+
+    def get(self, b: int, final: tuple) -> tuple:
+        """``(times, steps, W_traj, a_traj)`` of problem b, ending with the ``final`` state
+        ``(t, k, W, a)`` unless the last snapshot is that step."""
+        last = (np.array([final[0]]), np.array([final[1]]), final[2][None], final[3][None])
+        cols = self.cols[b]
+        if not cols:
+            return last
+        out = [np.concatenate([c[i] for c in cols]) for i in range(4)]
+        if out[1].size and out[1][-1] == final[1]:
+            return tuple(out)
+        return tuple(np.concatenate([o, x]) for o, x in zip(out, last))
 
 
 class _History:

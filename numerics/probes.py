@@ -367,30 +367,28 @@ def _initial_weights(problem, dirs, signs, radii, rates, durations, P, rngs):
     return W0, a0
 
 
-def _train(problem, W0, a0, eta, durations, settings, device):
+def _train(problem, W0, a0, etas, durations, settings, device):
     return train_batched([problem] * len(W0), torch.tensor(W0), torch.tensor(a0),
-                         adaptive=True, eta=eta, lr_max=1e300, t_max=durations,
-                         record=f"every:{settings.record_every}", device=device)
+                         adaptive=True, eta=np.asarray(etas, dtype=float), lr_max=1e300,
+                         t_max=durations, record=f"every:{settings.record_every}",
+                         device=device)
 
 
-def _settled_ends(problem, runs, levels, settings, device):
-    """For each run: ``settle_steps`` more steps at a sixteenth of its step parameter (this
-    collapses the chattering band), then (per-neuron directions, mass-weighted mean direction).
-    One batched call per level."""
-    out = [None] * len(runs)
-    levels = np.asarray(levels)
-    for j in np.unique(levels):
-        sel = [i for i, lv in enumerate(levels) if lv == j]
-        W = torch.tensor(np.stack([runs[i].W for i in sel]))
-        a = torch.tensor(np.stack([runs[i].a for i in sel]))
-        settled = train_batched([problem] * len(sel), W, a, adaptive=True,
-                                eta=settings.eta / 2 ** int(j) / 16, lr_max=1e300,
-                                steps=settings.settle_steps, device=device)
-        for i, run in zip(sel, settled):
-            U = directions(run.W)
-            msq = (run.W ** 2).sum(1) + run.a ** 2
-            mean = (U * (msq / msq.max())[:, None]).sum(0) if msq.max() > 0 else U.sum(0)
-            out[i] = (U, mean / max(np.linalg.norm(mean), 1e-300))
+def _settled_ends(problem, runs, etas, settings, device):
+    """For each run: ``settle_steps`` more steps at a sixteenth of its step parameter
+    ``etas[i]`` (this collapses the chattering band), then (per-neuron directions,
+    mass-weighted mean direction).  One batched call for all runs."""
+    W = torch.tensor(np.stack([run.W for run in runs]))
+    a = torch.tensor(np.stack([run.a for run in runs]))
+    settled = train_batched([problem] * len(runs), W, a, adaptive=True,
+                            eta=np.asarray(etas, dtype=float) / 16, lr_max=1e300,
+                            steps=settings.settle_steps, device=device)
+    out = []
+    for run in settled:
+        U = directions(run.W)
+        msq = (run.W ** 2).sum(1) + run.a ** 2
+        mean = (U * (msq / msq.max())[:, None]).sum(0) if msq.max() > 0 else U.sum(0)
+        out.append((U, mean / max(np.linalg.norm(mean), 1e-300)))
     return out
 
 
@@ -408,9 +406,11 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
     are Richardson-extrapolated from the pair: gradient descent's chattering at a kink biases
     both at first order in η while the band lies in the star (at some vertices whose slowest
     slope is tiny the discrete equilibrium does not shrink with η within the budget: see
-    :meth:`ProbeResult.attractor`).  Probes train together
-    in one batched program per step level (:func:`base_level`, from the star at each direction,
-    with ``through`` as in :func:`star_radius`)."""
+    :meth:`ProbeResult.attractor`).  Probes train together, each at its own step parameter:
+    one batched program for the first three levels of every probe (:func:`base_level`, from
+    the star at each direction, with ``through`` as in :func:`star_radius`) and one per
+    refinement round, so the wall time follows the slowest member of a round, not the sum
+    over levels."""
     dirs = np.asarray(dirs, dtype=float)
     radii = np.asarray(radii, dtype=float)
     rates = np.asarray(rates, dtype=float)
@@ -428,39 +428,30 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
     level = np.array([base_level(float(s), settings) for s in stars])
     live = cost <= settings.max_steps
 
-    def train_levels(ks, lev):
-        """Train probes ``ks`` at step levels ``lev`` (one batched call per level)."""
-        out = {}
-        for j in np.unique(lev):
-            sel = [k for k, lv in zip(ks, lev) if lv == j]
-            runs = _train(problem, W0[sel], a0[sel], settings.eta / 2 ** int(j),
-                          durations[sel], settings, device)
-            out.update(zip(sel, runs))
-        return out
-
     fits = {k: [] for k in range(K)}
     ends = {k: [] for k in range(K)}
     steps = {k: 0 for k in range(K)}
 
-    def step_level(ks):
-        for k, run in train_levels(ks, level[ks]).items():
+    def train_members(members):
+        """Train and settle the (probe k, step level j) pairs ``members`` — all of them in one
+        batched call (each with its own step parameter), then one settling call; a probe's
+        levels are listed coarse to fine, so its fits and ends stay in that order."""
+        ks = [k for k, _ in members]
+        etas = np.array([settings.eta / 2 ** int(j) for _, j in members])
+        runs = _train(problem, W0[ks], a0[ks], etas, durations[ks], settings, device)
+        for k, run, end in zip(ks, runs, _settled_ends(problem, runs, etas, settings,
+                                                       device)):
             fits[k].append(_fit_rate(run, durations[k]))
             steps[k] += run.steps
-            ends[k].append((k, run))
-        for k, end in zip(ks, _settled_ends(problem, [ends[k][-1][1] for k in ks], level[ks],
-                                            settings, device)):
-            ends[k][-1] = end
+            ends[k].append(end)
 
     # Three levels (η_{j−1}, η_j, η_{j+1}) from the start, one coarser than the base pair:
     # the Richardson pair (η_j, η_{j+1}) is trusted only when the rate differences of the
     # three shrink at first order (:func:`first_order`).
     todo = [k for k in range(K) if live[k]]
-    level[todo] -= 1
-    for _ in range(3):
-        if todo:
-            step_level(todo)
-            level[todo] += 1
-    level[todo] -= 1  # the level of the finest run
+    if todo:
+        train_members([(k, int(level[k]) + i) for k in todo for i in (-1, 0, 1)])
+    level[todo] += 1  # the level of the finest run
     for _ in range(settings.refinements):
         again = []
         for k in todo:
@@ -479,7 +470,7 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
         if not todo:
             break
         level[todo] += 1
-        step_level(todo)
+        train_members([(k, int(level[k])) for k in todo])
     out = []
     nan = float("nan")
     for k in range(K):

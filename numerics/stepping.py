@@ -160,7 +160,8 @@ class StepRule:
         return dt
 
     def config(self) -> dict:
-        return dict(lr=self.lr, adaptive=self.adaptive, eta=self.eta, lr_max=self.lr_max,
+        eta = self.eta.tolist() if isinstance(self.eta, np.ndarray) else self.eta
+        return dict(lr=self.lr, adaptive=self.adaptive, eta=eta, lr_max=self.lr_max,
                     escape_refine=self.escape_refine,
                     schedule=getattr(self.schedule, "__name__", None))
 
@@ -293,13 +294,19 @@ def record_grid(spec: str) -> Callable[[int], bool]:
 
 def make_run(W, a, times, losses, snaps, escape_time, steps, reason, config) -> Run:
     """A :class:`Run` from final weights (tensors or arrays), the per-step history and the
-    snapshots ``[(t, k, W, a), ...]``."""
+    snapshots: a list ``[(t, k, W, a), ...]`` or, stacked, ``(times, steps, W_traj,
+    a_traj)``."""
     run = Run(W=np.asarray(_cpu(W), dtype=np.float64).copy(),
               a=np.asarray(_cpu(a), dtype=np.float64).copy(),
               times=np.asarray(times, dtype=np.float64), loss=np.asarray(losses, np.float64),
               escape_time=float(escape_time), steps=int(steps), stop_reason=reason,
               config=config)
-    if snaps:
+    if isinstance(snaps, tuple):
+        run.traj_times = np.asarray(snaps[0], dtype=np.float64)
+        run.traj_steps = np.asarray(snaps[1], dtype=np.int64)
+        run.W_traj = np.asarray(snaps[2], dtype=np.float64)
+        run.a_traj = np.asarray(snaps[3], dtype=np.float64)
+    elif snaps:
         run.traj_times = np.array([s[0] for s in snaps], dtype=np.float64)
         run.traj_steps = np.array([s[1] for s in snaps], dtype=np.int64)
         run.W_traj = np.stack([s[2] for s in snaps]).astype(np.float64)

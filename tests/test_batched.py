@@ -58,6 +58,26 @@ def test_batched_equals_sequential(setup_kw, kw):
     assert _rel(batched[0].W, other.W) > 1e-3
 
 
+def test_one_step_parameter_per_problem_equals_separate_runs():
+    """``eta`` as one value per problem (the probes train all their step levels in one call):
+    each problem runs as with its own scalar η, also after the working set shrinks (the time
+    limits differ, so the problems stop at different steps)."""
+    probs, ws, W0, a0 = _setup()
+    etas = np.array([0.2, 0.1, 0.05, 0.025])
+    kw = dict(adaptive=True, lr_max=1e300, t_max=[5.0, 9.0, 13.0, 17.0], record="every:3")
+    batched = train_batched(probs, W0, a0, eta=etas, **kw)
+    assert len({rb.steps for rb in batched}) == 4
+    for b, (p, rb) in enumerate(zip(probs, batched)):
+        one = train_batched([p], W0[b:b + 1], a0[b:b + 1], eta=float(etas[b]),
+                            **dict(kw, t_max=kw["t_max"][b]))[0]
+        assert rb.steps == one.steps and rb.config["eta"] == etas[b]
+        assert _rel(rb.W, one.W) < REL and np.allclose(rb.times, one.times, rtol=REL, atol=0)
+        assert np.array_equal(rb.traj_steps, one.traj_steps)
+        assert _rel(rb.W_traj, one.W_traj) < REL
+    with pytest.raises(InputError, match="eta must be one number or 4"):
+        train_batched(probs, W0, a0, eta=[0.1, 0.2], adaptive=True)
+
+
 def test_stop_reasons_differ_and_working_set_shrinks_exactly():
     """Problems leave the batch at different steps for different reasons; each run is its
     sequential twin (so compacting the working set moved no problem's rows)."""

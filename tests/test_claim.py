@@ -108,6 +108,17 @@ def test_training_side_alone_has_power_both_ways(name):
         assert {f.side for f in v.findings} == {"training"}, name
 
 
+def test_second_process_gives_the_same_verdict():
+    """``workers=2``: the enumeration, exact side and random starts run in a forked process
+    beside the probes; the verdict, the probes and the random runs are those of one process."""
+    p = Problem.from_arrays(X2, Y2)
+    one = check_claim(p, predict(p))
+    two = check_claim(p, predict(p), workers=2)
+    assert one.passed and two.passed
+    assert one.random_runs == two.random_runs
+    assert [r["fitted_rate"] for r in one.probes] == [r["fitted_rate"] for r in two.probes]
+
+
 def test_claim_cli_accepts_prediction_and_writes_reports(tmp_path, capsys):
     data = tmp_path / "d.npz"
     save_xy(data, X2, Y2)

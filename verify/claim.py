@@ -77,26 +77,71 @@ def as_claim(claim, d: int | None = None) -> Claim:
     return parse_claim(claim, d)
 
 
-def check_claim(problem, claim, device: str = "cpu",
-                settings: ClaimSettings = ClaimSettings(), truth=None) -> ClaimVerdict:
-    """Check ``claim`` on ``problem`` from both sides (module docstring).  ``truth``: the
-    package's prediction, if already computed (with basins)."""
-    t0 = time.time()
-    claim = as_claim(claim, problem.d)
-    if claim.extrema and len(claim.extrema[0].direction) != problem.d:
-        raise InputError(f"claim directions have {len(claim.extrema[0].direction)} entries; "
-                         f"the data have d={problem.d}")
+def _enumeration_and_random_starts(problem, claim, settings, truth, device):
+    """The work that does not need the probes: the package's enumeration (unless ``truth``
+    is given), the exact side, and the random-start networks (when training).  Returns
+    (exact side, random rows, random findings)."""
     if truth is None:
         truth = predict(problem, basins=True, basin_samples=settings.basin_samples,
                         seed=settings.seed)
     ex = exact_side(problem, claim, truth)
     if not settings.exact:
         ex = ExactSide([], ex.matches, ex.rows, ex.missing, ex.enumeration, {})
-    probes, f_probe, res_probe, randoms, f_random = [], [], {}, [], []
+    randoms, f_random = [], []
     if settings.training:
-        probes, f_probe, res_probe = probe_side(problem, claim, settings.probes, device)
         randoms, f_random = random_side(problem, claim, settings.random_runs,
                                         settings.probes, device)
+    return ex, randoms, f_random
+
+
+def _can_fork(device) -> bool:
+    """A forked worker is safe for CPU work on a platform with fork (a CUDA context does not
+    survive a fork)."""
+    import multiprocessing
+
+    from numerics.device import select_device
+
+    return (select_device(device).type == "cpu"
+            and "fork" in multiprocessing.get_all_start_methods())
+
+
+def _in_worker(job):
+    """:func:`_enumeration_and_random_starts` in a worker process (one torch thread: small
+    networks, see :func:`numerics.device.torch_threads`)."""
+    from numerics.device import torch_threads
+
+    with torch_threads(1):
+        return _enumeration_and_random_starts(*job)
+
+
+def check_claim(problem, claim, device: str = "cpu",
+                settings: ClaimSettings = ClaimSettings(), truth=None,
+                workers: int = 1) -> ClaimVerdict:
+    """Check ``claim`` on ``problem`` from both sides (module docstring).  ``truth``: the
+    package's prediction, if already computed (with basins).  ``workers`` ≥ 2 (CPU, where
+    the platform can fork): the enumeration, the exact side and the random starts run in a
+    forked second process while this one runs the probes (they are independent and seeded:
+    the verdict does not depend on it).  A fork starts in milliseconds, where a spawned
+    process spends seconds importing torch, more than a small claim's whole check; the
+    child runs one torch thread and begins before this process trains anything."""
+    t0 = time.time()
+    claim = as_claim(claim, problem.d)
+    if claim.extrema and len(claim.extrema[0].direction) != problem.d:
+        raise InputError(f"claim directions have {len(claim.extrema[0].direction)} entries; "
+                         f"the data have d={problem.d}")
+    job = (problem, claim, settings, truth, device)
+    probes, f_probe, res_probe = [], [], {}
+    if settings.training and workers >= 2 and _can_fork(device):
+        from .executors import ProcessPool
+
+        with ProcessPool(1, start="fork") as pool:
+            other = pool.submit(_in_worker, job)
+            probes, f_probe, res_probe = probe_side(problem, claim, settings.probes, device)
+            ex, randoms, f_random = other.result()
+    else:
+        ex, randoms, f_random = _enumeration_and_random_starts(*job)
+        if settings.training:
+            probes, f_probe, res_probe = probe_side(problem, claim, settings.probes, device)
     findings = ex.findings + f_probe + f_random
     resolution = {}
     if settings.exact:

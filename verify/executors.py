@@ -2,8 +2,9 @@
 ``fn(item)`` results in completion order, and is a context manager.
 
 ``InProcess``    one after the other in this process (the default: nothing to start).
-``ProcessPool``  a local pool of N processes (``concurrent.futures``, spawn start method, so
-                 each worker imports torch afresh rather than inheriting a forked one).
+``ProcessPool``  a local pool of N processes (``concurrent.futures``; spawn start method by
+                 default, so each worker imports torch afresh rather than inheriting a forked
+                 one).
 ``Dask``         a Dask distributed cluster: ``Dask.connect("tcp://HOST:PORT")`` submits to a
                  running scheduler, ``Dask.local(N)`` starts a local cluster of N one-thread
                  worker processes.  Tasks are submitted under deterministic keys; when a
@@ -42,12 +43,16 @@ class InProcess:
 
 
 class ProcessPool:
-    """A local pool of ``workers`` processes."""
+    """A local pool of ``workers`` processes, started with ``start`` ("spawn", the default:
+    each worker imports torch afresh; "fork": a copy of this process, started in milliseconds
+    rather than the seconds an import of torch takes — only for CPU work begun before this
+    process ran torch on several threads, see :func:`verify.claim.check_claim`)."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, start: str = "spawn"):
         if not isinstance(workers, int) or workers < 1:
             raise InputError(f"--workers must be a positive integer, got {workers!r}")
         self.workers = workers
+        self.start = start
         self.name = f"process pool ({workers})"
         self._pool = None
 
@@ -56,12 +61,16 @@ class ProcessPool:
         from concurrent.futures import ProcessPoolExecutor
 
         self._pool = ProcessPoolExecutor(self.workers,
-                                         mp_context=multiprocessing.get_context("spawn"))
+                                         mp_context=multiprocessing.get_context(self.start))
         return self
 
     def __exit__(self, *exc):
         self._pool.shutdown(wait=True, cancel_futures=True)
         return False
+
+    def submit(self, fn: Callable, item):
+        """Start ``fn(item)`` in the pool; a :class:`concurrent.futures.Future`."""
+        return self._pool.submit(fn, item)
 
     def map_unordered(self, fn: Callable, items: Iterable, keys=None) -> Iterator:
         from concurrent.futures import as_completed

@@ -73,7 +73,8 @@ def register(sub) -> None:
     p.add_argument("--device", default=None, help="auto | cpu | cuda (default: the profile's)")
     p.add_argument("--workers", default="auto", metavar="N|auto",
                    help="processes the properties run in (default auto: one per CPU core; "
-                        "the results do not depend on it)")
+                        "with --claim, 2 or more also train the random starts beside the "
+                        "probes); the results do not depend on it")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_activation_loss(p)
     p.set_defaults(func=run)
@@ -205,7 +206,7 @@ def _run_claim(args) -> int:
     from numerics.device import torch_threads
 
     with torch_threads(1):  # small networks (numerics.device.torch_threads)
-        res = check_claim(problem, claim, device=device)
+        res = check_claim(problem, claim, device=device, workers=_workers(args.workers))
     out = Path(args.out)
     data = {"data": str(args.data), "claim": str(args.claim), "activation": str(
         problem.activation), "loss": str(problem.loss), **res.to_json()}

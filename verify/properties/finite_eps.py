@@ -18,10 +18,22 @@ CLAIM = ("From the same initial weights, gradient descent on the full loss and t
          "system w' = a∇G, a' = G (explicit Euler on the same steps) agree neuron by neuron at "
          "half the escape time, with an error of order ε: the fitted exponent of the "
          "90th-percentile angle difference and of the largest relative norm difference over "
-         "ε = 1e-3, 1e-5, 1e-7 is at least 1 − 0.15 (a vanishing first-order coefficient makes "
+         "ε = 1e-5, 1e-7, 1e-9 is at least 1 − 0.15 (a vanishing first-order coefficient makes "
          "it larger).")
 
-EPSS = (1e-3, 1e-5, 1e-7)
+# The ε grid lies where the O(ε) difference is the smooth first-order term, not a discrete one.
+# Gradient descent decides at every step on which side of each kink hyperplane a neuron is; a
+# neuron whose two runs (training, reduced) differ by δ = O(ε) lands on different sides at a
+# step with probability ≈ δ/(lr·|∇G|) per step spent within one step of a hyperplane, and
+# such a flip is a jump of the step's size, independent of ε.  Summed over the run, the share
+# of flipped neurons is O(ε·log(1/ε)/lr): measured on the two counterexamples of the full
+# profile (seed 1011: clustered n = 7, d = 3, ReLU, square loss; seed 1002: clustered n = 22,
+# d = 2, leaky ReLU 0.1, logistic), 2 of 24 neurons flipped at ε = 1e-3 (3.8° and 3.1°),
+# 1 at 1e-4 (1.0°) and none at ε ≤ 1e-5, and the local exponents of the 90th percentile were
+# 0.75 and 0.77 between 1e-3 and 1e-5 (pre-asymptotic), 0.93 and 0.93 between 1e-5 and 1e-7,
+# 0.93 and 0.97 between 1e-7 and 1e-9.  The grid starts at 1e-5 for that reason; the run to
+# t*/2 at 1e-9 takes log(1e9)/log(1e7) = 1.29 times the steps of the one at 1e-7.
+EPSS = (1e-5, 1e-7, 1e-9)
 M = 24
 QUANTILE = 0.9
 # The predicted exponent: the reduced system drops the terms of relative size |f| (the
@@ -30,9 +42,14 @@ QUANTILE = 0.9
 EXPONENT = 1.0
 # Tolerance: the prefactor is the same at every ε (the early phase is scale-free: the same
 # directions follow the same paths), so the log-log fit over four decades sees only the
-# next-order term, relative O(ε) ≤ 1e-3, and the discrete kink events of chattering neurons
+# next-order term, relative O(ε) ≤ 1e-5, and the discrete kink events of chattering neurons
 # (a flip across a kink is an O(step) jump that the 90th percentile leaves out unless more
 # than 10 % of the neurons flip): 0.15 in the exponent is a factor 4 over the four decades.
+# A finding, measured per neuron on the seed-1011 counterexample: most neurons' difference/ε
+# is constant to 2–10 % from 1e-5 to 1e-11, but three neurons in transit within 2° of a kink
+# hyperplane gain a factor 1.3–1.6 per two decades (difference/ε from 228 to 730 over
+# 1e-5 … 1e-11 for the worst): locally ε^0.90–0.94, i.e. O(ε) only up to a slowly growing
+# factor.  That factor fits inside the tolerance (0.94 > 0.85); it was not loosened for it.
 EXP_TOL = 0.15
 
 
