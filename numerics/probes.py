@@ -132,6 +132,14 @@ class ProbeResult:
     kink: bool = False            # a kink hyperplane passes through the start direction
     G_deficit: float = 0.0        # max_j s·(G(u) − G(u_j)) over the settled neurons' u_j
 
+    def near_start(self, extra_deg: float = 0.0) -> bool:
+        """Did the (extrapolated) end direction stay within the start ring plus the
+        threshold (and ``extra_deg``)?  Only then is the fitted rate a rate *at* the start
+        direction, up to G's drop at the neurons (``G_deficit``): neurons that ended beyond
+        the ring grew wherever they went."""
+        return self.end_angle_deg <= (math.degrees(self.radius) + self.angle_threshold_deg
+                                      + extra_deg)
+
     @property
     def median_angle_deg(self) -> float:
         return float(np.median(self.final_angles_deg))
@@ -462,9 +470,15 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
             # a settled offset that is still shrinking with η: refine while the budget lasts
             off_f = float(angle_deg(ends[k][-1][1], dirs[k]))
             off_c = float(angle_deg(ends[k][-2][1], dirs[k]))
-            band = math.degrees(4 * math.sqrt(2) * settings.eta / 2 ** int(level[k]) / 16)
+            eta_f = settings.eta / 2 ** int(level[k])
+            band = math.degrees(4 * math.sqrt(2) * eta_f / 16)
             converging = off_f > band and off_f <= off_c / SHRINK
-            if (not agree or converging) and steps[k] < settings.max_steps:
+            # left while one step could still cross the star (√2·η_f ≥ ρ/2, the attractor
+            # test's "unresolved"): a finer step tells an attractor from a wrong direction
+            # (seen: a vertex whose 1.22° star every level from 0.04 to 0.01 left for a
+            # faster region 12.5° away, all three agreeing)
+            coarse = off_f > band and math.sqrt(2) * eta_f >= stars[k] / 2
+            if (not agree or converging or coarse) and steps[k] < settings.max_steps:
                 again.append(k)
         todo = again
         if not todo:

@@ -53,3 +53,31 @@ def test_probe_rates_at_xor_extrema_are_first_order_and_exact():
     for pr, l in zip(res, lam):
         assert pr.rate_resolved and pr.attractor() == "stays"
         assert abs(pr.rate / l - 1) <= pr.rate_uncertainty / l + 1e-4
+
+
+def test_probe_that_left_with_a_coarse_step_is_refined():
+    """A full-profile false alarm of growth_rates and claim_check (seed 2000: generic n = 38,
+    d = 3, |z|, logistic): at a vertex whose star is 1.22° wide, the probe's three first levels
+    (η = 0.04, 0.02, 0.01; up to √2·η = 0.81° per step) all left for a faster region 12.5°
+    away and agreed there, so the pair was not refined; the direction was "unresolved" (the
+    step was not small against the star) and the rate compared was that of the other region
+    (+20 %).  Now a probe that left while √2·η_f ≥ ρ/2 is refined: at η ≤ 0.005 it stays and
+    its rate matches |G(u)|.  A rate measured beyond the start ring is never compared."""
+    from pathlib import Path
+
+    from numerics.probes import DEFAULT_PROBES, probe_radius, run_probes
+    from theory.extrema import predict
+    from verify.example import Example
+
+    z = np.load(Path(__file__).with_name("data") / "growth_rates_coarse_leave_2000.npz",
+                allow_pickle=False)
+    p = Example(z["X"], z["y"], str(z["activation"]), str(z["loss"]), 0).problem()
+    pred = predict(p, basins=False)
+    e = min((e for e in pred.extrema if e.sign < 0 and abs(e.growth_rate - 0.0161089) < 1e-6),
+            key=lambda e: tuple(e.direction))
+    u = np.asarray(e.direction, float)
+    r = probe_radius(p, u, e.sign, e.growth_rate, DEFAULT_PROBES)
+    res = run_probes(p, u[None], [e.sign], [r], [e.growth_rate], DEFAULT_PROBES)[0]
+    assert min(res.level_angles_deg[:3]) > 10.0  # the coarse levels left the star
+    assert res.attractor() == "stays" and res.near_start()
+    assert res.rate_resolved and abs(res.rate / e.growth_rate - 1) < 1e-3

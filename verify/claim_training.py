@@ -151,6 +151,14 @@ def probe_side(problem, claim: Claim, settings: ProbeSettings = DEFAULT_PROBES,
             rtol += p.G_deficit
             row["rate_tolerance"] = rtol
             rtols[-1] = rtol / c.growth_rate
+            if not p.near_start(math.degrees(c.angle_tol)):  # it grew somewhere else
+                row["rate_resolved"] = False
+                row["rate_note"] = (f"rate not compared: the probe ended "
+                                    f"{p.end_angle_deg:.3g}° away, beyond its start ring (the "
+                                    "finest step could still cross the star); judged by the "
+                                    "exact side only")
+                rtols.pop()
+                continue
         if verdict == "leaves":
             findings.append(Finding("training", k, "not_attractor",
                                     f"claimed extremum {k} (sign {c.sign:+d}) is not an "

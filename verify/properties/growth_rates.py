@@ -20,7 +20,9 @@ CLAIM = ("A neuron at a predicted extremum u_k grows like exp(λ_k t) with λ_k 
          "equals λ_k within |λ̂(η/2) − λ̂(η)| + 0.2 %.  Excluded and listed: probes needing "
          f"more than {DEFAULT_PROBES.max_steps} steps; rates whose step bias is not of first "
          "order over three step sizes; directions of kink probes that end inside their start "
-         "ring (their rate is still compared, with G's exact drop at the neurons added).")
+         "ring (their rate is still compared, with G's exact drop at the neurons added); rates "
+         "of probes that ended beyond their start ring while a step could still cross the "
+         "star (measured elsewhere).")
 
 # Tolerances are the claim check's (verify.claim_training, where RATE_FLOOR's reason is given):
 # the Euler-consistent rate is exact on a smooth face; at a kink the chattering bias is first
@@ -62,6 +64,13 @@ def check(ex: Example, theory, profile) -> Outcome:
         if not pr.grew:
             problems.append(f"extremum {k}: the probe did not grow (predicted "
                             f"{e.growth_rate:.5g})")
+            continue
+        if verdict == "unresolved" and not pr.near_start():
+            excluded.append({"extremum": k, "why": f"direction unresolved within the budget "
+                             f"and its probe ended {pr.end_angle_deg:.2g}° away, beyond its "
+                             f"{math.degrees(pr.radius):.2g}° start ring (the finest step "
+                             "could still cross the star): a rate measured elsewhere is not "
+                             "compared"})
             continue
         if verdict == "unresolved":
             excluded.append({"extremum": k, "why": f"direction unresolved within the budget: "

@@ -75,6 +75,10 @@ def check(ex: Example, theory, profile) -> Outcome:
         elif pr.attractor(shift) == "leaves":
             problems.append(f"extremum {k}: probes started at the closed form moved "
                             f"{pr.end_angle_deg:.3g}° away")
+        elif pr.attractor(shift) == "unresolved" and not pr.near_start(shift):
+            excluded.append({"extremum": k, "why": f"direction unresolved and its probe ended "
+                             f"{pr.end_angle_deg:.2g}° away, beyond its start ring: a rate "
+                             "measured elsewhere is not compared"})
         elif not pr.rate_resolved:
             excluded.append({"extremum": k, "why": "rate unresolved within the budget: its "
                              "step bias did not shrink at first order over three step sizes"})
