@@ -255,15 +255,20 @@ class NeuronFollow:
     angle β from its attractor, and its tracking envelope B;
     ``transits``: dicts ``{neuron, start, end, window, heavy_at, why}``: a neuron is in
     transit from the first record until it is attached, and again after its attractor
-    vanished (``why`` "vanished") or its envelope's premise failed (``why`` "released");
+    vanished (``why`` "vanished"), its envelope's premise failed (``why`` "released") or its
+    output weight changed sign (``why`` "sign": ``a' = |w|·G_t(u)`` carries a neuron that
+    sits at an attractor of its sign s where s·G_t(u) < 0 through a = 0; from then on its
+    direction flow runs the other way and it follows the attractors of its new sign);
     ``window`` is the travel time the flow of the landscape frozen at the start predicts,
     ``end`` the arrival time (None: not arrived), ``heavy_at`` the records it was heavy at;
-    ``released``: the number of envelope claims withdrawn; ``refined``: the number of
+    ``released``: the number of envelope claims withdrawn; ``sign_changes``: the number of
+    attached neurons whose output weight changed sign; ``refined``: the number of
     neuron-records whose envelope was re-derived on the fine grid (:class:`FineGrid`)."""
 
     checks: list = field(default_factory=list)
     transits: list = field(default_factory=list)
     released: int = 0
+    sign_changes: int = 0
     refined: int = 0
 
 
@@ -439,6 +444,7 @@ def follow_neurons(problem, tracking: Tracking, W_traj, a_traj, step_sizes, *,
                     out.checks.append(row)
                     continue
                 out.released += why == "released"
+                out.sign_changes += why == "sign"
                 state[j] = v.transit(j, out, recs[-1].t, why)
             cur = state.get(j)
             att = v.attach(j)
@@ -499,6 +505,8 @@ class _RecordView:
         if tid not in self.ext:
             return None, "vanished"
         u, s, g = self.ext[tid]
+        if self.sg[j] != s:  # a_j changed sign: the attractor is no longer one of its sign
+            return None, "sign"
         beta = np.radians(_angle(self.U[j], u))
         bj = self.band(j, tid, max(st["B"], beta))
         kap = self.om[j] * abs(g)

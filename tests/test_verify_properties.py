@@ -161,3 +161,21 @@ def test_finite_eps_kink_flip_regression():
         assert o.evidence["exponents"]["angle"] >= 0.9, o.evidence
     bad = prop.check(ex, planted("weights", 1.5), PROFILE)
     assert bad.applicable and not bad.passed, bad.message
+
+
+@pytest.mark.slow
+def test_g_t_tracking_sign_change_regression():
+    """A full-profile false alarm of g_t_tracking (seed 2001: generic n = 15, d = 2, |z|,
+    logistic): a neuron attached to a minimum of G_t where G_t > 0 had a' = |w|·G_t(u) > 0,
+    crossed a = 0 at t ≈ 702 and then followed a maximum 16.3° away, while the check still
+    measured it against the minimum (16.4° against an envelope of 0.28°).  A sign change now
+    ends the attachment (a transit, counted): the true theory passes, 18 sign changes."""
+    from pathlib import Path
+
+    z = np.load(Path(__file__).with_name("data") / "g_t_tracking_sign_change_2001.npz",
+                allow_pickle=False)
+    ex = Example(z["X"], z["y"], str(z["activation"]), str(z["loss"]), int(z["seed"]),
+                 {"init": "small_a"})
+    o = BY_NAME["g_t_tracking"].check(ex, package_theory(), PROFILES["full"])
+    assert o.applicable and o.passed, o.message
+    assert o.evidence["sign_changes"] > 0

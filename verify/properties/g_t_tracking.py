@@ -32,7 +32,9 @@ CLAIM = ("After escape, on 2-D data, every heavy neuron attached to an attractor
          "band plus the attractor's displacement, relaxed at κ = (|a|/|w|)|G_t(u*)|, claimed "
          "while B is within the attractor's pull radius (where the direction flow pulls at "
          "least κ sin β). Gradient descent is run with lr · sharpness ≤ 1/4, where it follows "
-         "the flow. Transits after an attractor vanishes are reported, not checked.")
+         "the flow. Transits after an attractor vanishes, or after the neuron's output weight "
+         "changes sign (it then follows the attractors of its new sign), are reported, not "
+         "checked.")
 
 M = 32
 EPS = 1e-6
@@ -142,7 +144,7 @@ def check(ex: Example, theory, profile) -> Outcome:
           "max_envelope_deg": r(max((c[3] for c in heavy), default=0.0)),
           "worst_ratio": r(max((c[2] / c[3] for c in heavy if c[3] > 0), default=0.0)),
           "vanished": sum(t.vanished is not None for t in tr.tracks.values()),
-          "released": fo.released, "refined": fo.refined,
+          "released": fo.released, "sign_changes": fo.sign_changes, "refined": fo.refined,
           "heavy_transits": len(transits), "longest_window": r(max(windows, default=0.0)),
           "unfinished_transits": sum(t["end"] is None for t in transits),
           "final_loss": r(run.loss[-1]), "seconds_train": r(t0 - t_start),
@@ -164,7 +166,8 @@ def check(ex: Example, theory, profile) -> Outcome:
     ok = not problems
     msg = (f"{len(heavy)} heavy neuron-records within their envelopes (worst angle "
            f"{ev['worst_angle_deg']}°, envelope up to {ev['max_envelope_deg']}°, worst ratio "
-           f"{ev['worst_ratio']}); {fo.released} claims withdrawn") if ok else "; ".join(problems)
+           f"{ev['worst_ratio']}); {fo.released} claims withdrawn, {fo.sign_changes} sign "
+           "changes") if ok else "; ".join(problems)
     return Outcome(ok, msg, ev)
 
 
