@@ -384,14 +384,28 @@ class FineGrid:
             return None
         B, u_prev, kap_prev, valid_prev, t_prev = st["B"], st["u"], st["kappa"], st["valid"], \
             st["t"]
+        from theory.later_phase import residuals
+
+        q0 = self.sel[k - 1]  # ω·max|dG_t/dθ| at the previous record (rad per unit time)
+        w0, a0 = np.asarray(self.W[q0]), np.asarray(self.a[q0])
+        turn_prev = abs(a0[j]) / np.linalg.norm(w0[j]) * max_slope_near(
+            self.problem, residuals(self.problem, w0, a0), _theta(u_prev), B, kinks)
         for q, t, u, g, r in rows:
             w, a = np.asarray(self.W[q]), np.asarray(self.a[q])
             om = abs(a[j]) / np.linalg.norm(w[j])
             uj = w[j] / np.linalg.norm(w[j])
             beta = np.radians(_angle(uj, u))
             own = angular_speed(self.problem, w[j:j + 1], a[j:j + 1], r)[0]
-            band = self.steps[q] * max(own, om * max_slope_near(self.problem, r, _theta(u),
-                                                                 max(B, beta), kinks))
+            turn = om * max_slope_near(self.problem, r, _theta(u), max(B, beta), kinks)
+            # The steps since the previous record were taken from the states in between:
+            # one turns the neuron by at most dt·ω·|dG_t/dθ| at its own state, bounded by the
+            # interval's largest step times the larger turn rate of its two end records (the
+            # residuals move little over the few steps between records).  The end record's
+            # rate alone fell short: seed 2001 (n = 5, ReLU), a chattering neuron 0.601° off
+            # against 0.589°, while the steps grew from 0.16 to 0.29 and the slope fell from
+            # 0.066 to 0.034 over the last records.
+            band = self.steps[q] * max(own, turn, turn_prev)
+            turn_prev = turn
             kap = om * abs(g)
             valid = pull_radius_2d(self.problem, self.landscape(self.problem, r), _theta(u),
                                    sign, abs(g))

@@ -179,3 +179,20 @@ def test_g_t_tracking_sign_change_regression():
     o = BY_NAME["g_t_tracking"].check(ex, package_theory(), PROFILES["full"])
     assert o.applicable and o.passed, o.message
     assert o.evidence["sign_changes"] > 0
+
+
+def test_g_t_tracking_growing_step_band_regression():
+    """A full-profile false alarm of g_t_tracking (seed 2001, shrunk: n = 5, d = 2, ReLU,
+    logistic): a neuron chattering on its kink attractor sat 0.601° off against an envelope of
+    0.589°, while the steps grew from 0.16 to 0.29 and G_t's slope fell from 0.066 to 0.034 over
+    the last records.  The band (the most one step turns the neuron) took the slope at the
+    end record only; it now takes the larger turn rate of the interval's two end records."""
+    from pathlib import Path
+
+    z = np.load(Path(__file__).with_name("data") / "g_t_tracking_band_2001.npz",
+                allow_pickle=False)
+    ex = Example(z["X"], z["y"], str(z["activation"]), str(z["loss"]), int(z["seed"]),
+                 {"init": "small_a"})
+    o = BY_NAME["g_t_tracking"].check(ex, package_theory(), PROFILES["full"])
+    assert o.applicable and o.passed, o.message
+    assert o.evidence["worst_ratio"] < 1.0
