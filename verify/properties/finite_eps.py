@@ -50,6 +50,12 @@ EXPONENT = 1.0
 # hyperplane gain a factor 1.3–1.6 per two decades (difference/ε from 228 to 730 over
 # 1e-5 … 1e-11 for the worst): locally ε^0.90–0.94, i.e. O(ε) only up to a slowly growing
 # factor.  That factor fits inside the tolerance (0.94 > 0.85); it was not loosened for it.
+# OPEN (a finding, not absorbed): on the grid 1e-5 … 1e-9 two of six full-profile runs still
+# failed (seed 2002: exponent 0.849; seed 2011: 0.815, shrunk to a clustered n = 4, d = 2,
+# leaky ReLU 0.1, square-loss set).  There, neurons 4.6–9.8° from any kink, not chattering,
+# have difference/ε growing about linearly in log(1/ε) (9.0, 22.5, 34.3, 44.3, 52.5, 64.8 at
+# ε = 1e-5 … 1e-9, 1e-11 for the worst): an ε·log(1/ε) term that the O(ε) derivation above
+# does not have, and two neurons still flip across kinks down to ε = 1e-9.  The floor stays.
 EXP_TOL = 0.15
 
 
