@@ -170,13 +170,8 @@ def test_g_t_tracking_sign_change_regression():
     crossed a = 0 at t ≈ 702 and then followed a maximum 16.3° away, while the check still
     measured it against the minimum (16.4° against an envelope of 0.28°).  A sign change now
     ends the attachment (a transit, counted): the true theory passes, 18 sign changes."""
-    from pathlib import Path
-
-    z = np.load(Path(__file__).with_name("data") / "g_t_tracking_sign_change_2001.npz",
-                allow_pickle=False)
-    ex = Example(z["X"], z["y"], str(z["activation"]), str(z["loss"]), int(z["seed"]),
-                 {"init": "small_a"})
-    o = BY_NAME["g_t_tracking"].check(ex, package_theory(), PROFILES["full"])
+    o = BY_NAME["g_t_tracking"].check(_saved_example("g_t_tracking_sign_change_2001.npz"),
+                                      package_theory(), PROFILES["full"])
     assert o.applicable and o.passed, o.message
     assert o.evidence["sign_changes"] > 0
 
@@ -187,12 +182,17 @@ def test_g_t_tracking_growing_step_band_regression():
     0.589°, while the steps grew from 0.16 to 0.29 and G_t's slope fell from 0.066 to 0.034 over
     the last records.  The band (the most one step turns the neuron) took the slope at the
     end record only; it now takes the larger turn rate of the interval's two end records."""
-    from pathlib import Path
-
-    z = np.load(Path(__file__).with_name("data") / "g_t_tracking_band_2001.npz",
-                allow_pickle=False)
-    ex = Example(z["X"], z["y"], str(z["activation"]), str(z["loss"]), int(z["seed"]),
-                 {"init": "small_a"})
-    o = BY_NAME["g_t_tracking"].check(ex, package_theory(), PROFILES["full"])
+    o = BY_NAME["g_t_tracking"].check(_saved_example("g_t_tracking_band_2001.npz"),
+                                      package_theory(), PROFILES["full"])
     assert o.applicable and o.passed, o.message
     assert o.evidence["worst_ratio"] < 1.0
+
+
+def _saved_example(name: str) -> Example:
+    """A counterexample saved by the suite (tests/data), as the g_t_tracking strategy draws it
+    (small initialisation)."""
+    from pathlib import Path
+
+    z = np.load(Path(__file__).with_name("data") / name, allow_pickle=False)
+    return Example(z["X"], z["y"], str(z["activation"]), str(z["loss"]), int(z["seed"]),
+                   {"init": "small_a"})
