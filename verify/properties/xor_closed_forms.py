@@ -68,14 +68,15 @@ def check(ex: Example, theory, profile) -> Outcome:
         rates.append({"extremum": k, "closed_form": r(lam), "fitted": r(pr.rate),
                       "rel_error": r(pr.rate / lam - 1, 3), "tolerance_rel": r(tol / lam, 3),
                       "end_angle_deg": r(pr.end_angle_deg, 3)})
+        verdict = "skipped" if pr.skipped else pr.attractor(shift)
         if pr.skipped:
             excluded.append({"extremum": k, "why": f"too slow to probe: ~{pr.steps} steps "
                              f"(> {DEFAULT_PROBES.max_steps}; the noisy clusters' kinks fan out "
                              "within δ/μ of the closed form, a narrow star)"})
-        elif pr.attractor(shift) == "leaves":
+        elif verdict == "leaves":
             problems.append(f"extremum {k}: probes started at the closed form moved "
                             f"{pr.end_angle_deg:.3g}° away")
-        elif pr.attractor(shift) == "unresolved" and not pr.near_start(shift):
+        elif verdict == "unresolved" and not pr.near_start(shift):
             excluded.append({"extremum": k, "why": f"direction unresolved and its probe ended "
                              f"{pr.end_angle_deg:.2g}° away, beyond its start ring: a rate "
                              "measured elsewhere is not compared"})
