@@ -287,6 +287,21 @@ def record_step_sizes(times, traj_steps) -> np.ndarray:
     return out
 
 
+def landscape_change(problem, weights_prev, weights) -> float:
+    """A bound on the change of the slope ``dG/dθ`` anywhere on the circle between two
+    landscapes (loss weights ``weights_prev`` → ``weights``, d = 2):
+    ``|Δ dG/dθ| ≤ (1/n) Σ_i |Δweights_i| |x_i| · max|σ'|`` (``d/dθ σ(⟨u, x⟩)`` is at most
+    ``|x| max|σ'|``).  Between two consecutive records it measures how far the landscape the
+    steps were taken on can be from the records' (gradient descent's residuals move between
+    records, and chatter where other neurons chatter on kinks)."""
+    X = np.asarray(problem.X, dtype=float)
+    # max|σ'|: attained on [−10, 10] for every activation here (1 for the piecewise-linear
+    # ones with |γ| ≤ 1, 1.13 for GELU)
+    lip = float(np.max(np.abs(problem.activation.numpy_deriv(np.linspace(-10, 10, 4001)))))
+    dw = np.abs(np.asarray(weights, dtype=float) - np.asarray(weights_prev, dtype=float))
+    return float(lip * np.sum(dw * np.linalg.norm(X, axis=1)) / len(X))
+
+
 def max_slope_near(problem, r, th_star: float, radius: float, kinks, grid: int = 64) -> float:
     """``max |dG_t/dθ|`` over the arc ``[θ* − radius, θ* + radius]`` (d = 2): on a grid of
     ``grid`` angles, the arc's ends and both sides of every kink in it (G_t is a sinusoid
@@ -388,8 +403,10 @@ class FineGrid:
 
         q0 = self.sel[k - 1]  # ω·max|dG_t/dθ| at the previous record (rad per unit time)
         w0, a0 = np.asarray(self.W[q0]), np.asarray(self.a[q0])
+        r0 = residuals(self.problem, w0, a0)
         turn_prev = abs(a0[j]) / np.linalg.norm(w0[j]) * max_slope_near(
-            self.problem, residuals(self.problem, w0, a0), _theta(u_prev), B, kinks)
+            self.problem, r0, _theta(u_prev), B, kinks)
+        land_prev, rho_prev = self.landscape(self.problem, r0), st.get("rho", 0.0)
         for q, t, u, g, r in rows:
             w, a = np.asarray(self.W[q]), np.asarray(self.a[q])
             om = abs(a[j]) / np.linalg.norm(w[j])
@@ -407,10 +424,14 @@ class FineGrid:
             band = self.steps[q] * max(own, turn, turn_prev)
             turn_prev = turn
             kap = om * abs(g)
-            valid = pull_radius_2d(self.problem, self.landscape(self.problem, r), _theta(u),
-                                   sign, abs(g))
-            B = envelope_step(B, band, min(kap_prev, kap), t - t_prev, np.radians(_angle(u_prev,
-                                                                                        u)))
+            land = self.landscape(self.problem, r)
+            valid = pull_radius_2d(self.problem, land, _theta(u), sign, abs(g))
+            # the landscape's change over this interval bounds how far the one the steps were
+            # taken on was from the two records' (envelope_step's drift)
+            rho = landscape_change(self.problem, land_prev, land)
+            B = envelope_step(B, band, min(kap_prev, kap), t - t_prev,
+                              np.radians(_angle(u_prev, u)), om * max(rho, rho_prev) * (t - t_prev))
+            land_prev, rho_prev = land, rho
             if B > min(valid_prev, valid):
                 return None
             u_prev, kap_prev, valid_prev, t_prev = u, kap, valid, t
@@ -419,7 +440,7 @@ class FineGrid:
 
 def follow_neurons(problem, tracking: Tracking, W_traj, a_traj, step_sizes, *,
                    heavy: float = measure.DEFAULT_HEAVY, landscape=None,
-                   fine: FineGrid | None = None) -> NeuronFollow:
+                   fine: FineGrid | None = None, changes=None) -> NeuronFollow:
     """Follow every neuron along the recorded states against the direction flow of G_t (d = 2).
 
     ``W_traj``/``a_traj``/``step_sizes`` are aligned with ``tracking.records``;
@@ -440,8 +461,12 @@ def follow_neurons(problem, tracking: Tracking, W_traj, a_traj, step_sizes, *,
       the claim is withdrawn (``released``); when the attractor vanishes the neuron goes into
       transit.  A neuron found outside its envelope is re-derived on ``fine`` when given
       (:class:`FineGrid`): only an excess that persists there is reported as a check row
-      with β > B."""
+      with β > B.
+    * **Drift.**  ``changes`` (aligned with the records; default 0): per record, the landscape's
+      change over one recording interval just before it (:func:`landscape_change`); the
+      envelope adds ``(|a_j|/|w_j|) × change × elapsed time`` (``envelope_step``'s drift)."""
     recs = tracking.records
+    changes = np.zeros(len(recs)) if changes is None else np.asarray(changes, dtype=float)
     m = np.asarray(W_traj[0]).shape[0]
     kinks = kink_angles(problem.X)
     out = NeuronFollow()
@@ -449,7 +474,7 @@ def follow_neurons(problem, tracking: Tracking, W_traj, a_traj, step_sizes, *,
     state: dict[int, dict] = {}
     for k, R in enumerate(recs):
         v = _RecordView(problem, R, W_traj[k], a_traj[k], step_sizes[k], kinks, heavy / m,
-                        landscape(problem, R.r))
+                        landscape(problem, R.r), changes[k])
         for j in range(m):
             st = state.get(j)
             if st is not None and st["track"] is not None:
@@ -479,12 +504,12 @@ class _RecordView:
     """One record's quantities for :func:`follow_neurons` (angles in radians)."""
 
     def __init__(self, problem, R: Record, W, a, step: float, kinks, heavy_mass: float,
-                 weights):
+                 weights, change: float = 0.0):
         from theory.later_phase import angular_speed
 
         W, a = np.asarray(W), np.asarray(a)
         self.problem, self.R, self.step, self.kinks = problem, R, float(step), kinks
-        self.weights = weights
+        self.weights, self.change = weights, float(change)
         U = measure.directions(W)
         self.U = U
         self.th = np.arctan2(U[:, 1], U[:, 0])
@@ -525,8 +550,10 @@ class _RecordView:
         bj = self.band(j, tid, max(st["B"], beta))
         kap = self.om[j] * abs(g)
         valid = self.valid(tid)
-        B = envelope_step(st["B"], bj, min(st["kappa"], kap), self.R.t - st["t"],
-                          np.radians(_angle(st["u"], u)))
+        elapsed = self.R.t - st["t"]
+        B = envelope_step(st["B"], bj, min(st["kappa"], kap), elapsed,
+                          np.radians(_angle(st["u"], u)),
+                          self.om[j] * max(self.change, st.get("rho", 0.0)) * elapsed)
         if B > min(st["valid"], valid):
             return None, "released"
         if beta > B and fine is not None:
@@ -534,7 +561,7 @@ class _RecordView:
             B = fine.envelope(k, j, st, u, s, self.kinks)
             if B is None:
                 return None, "released"
-        st.update(B=B, kappa=kap, t=self.R.t, u=u, valid=valid)
+        st.update(B=B, kappa=kap, t=self.R.t, u=u, valid=valid, rho=self.change)
         return (self.R.t, j, np.degrees(beta), np.degrees(B), bool(self.heavy[j])), None
 
     def attach(self, j: int) -> dict | None:
@@ -548,7 +575,7 @@ class _RecordView:
             if B <= valid:
                 u, _, g = self.ext[tid]
                 return {"track": tid, "B": B, "kappa": self.om[j] * abs(g), "t": self.R.t,
-                        "u": u, "valid": valid}
+                        "u": u, "valid": valid, "rho": self.change}
         return None
 
     def transit(self, j: int, out: NeuronFollow, t_end: float, why: str) -> dict:

@@ -398,7 +398,7 @@ def direction_attractors(problem: Problem, weights) -> list:
 
 # ----------------------------------------------------------------------------- tracking bounds
 def envelope_step(B_prev: float, band: float, kappa: float, dt: float,
-                  displacement: float) -> float:
+                  displacement: float, drift: float = 0.0) -> float:
     """One record step of the **tracking envelope** (radians), claim 3 of the module docstring.
 
     A neuron at angle β from an extremum that moves by ``displacement`` between two records
@@ -412,10 +412,18 @@ def envelope_step(B_prev: float, band: float, kappa: float, dt: float,
 
     (The exact solution of ``B' = −κB + v`` with constant v adds ``v(1 − e^{−κ dt})/κ ≤ v dt``,
     so adding the whole displacement is conservative; a band that shrinks, e.g. when a kink
-    extremum turns smooth, lets the old chattering decay at the rate κ instead of vanishing.)"""
+    extremum turns smooth, lets the old chattering decay at the rate κ instead of vanishing.)
+
+    ``drift`` (radians) is the landscape's own change: the premise (the pull bound) is
+    evaluated on the records' landscapes, but the steps in between were taken on the residuals
+    of the states in between.  Where the slope dG_t/dθ there differs from the records' by at
+    most ρ, the pull is weaker by at most (|a|/|w|)·ρ, so ``β' ≤ −κ sin β + |u*'| + (|a|/|w|)ρ``
+    and the interval adds at most ``drift = (|a|/|w|)·ρ·dt`` (:func:`numerics.tracking.
+    landscape_change`).  It matters where the pull itself is of the size of that change: an
+    attractor with G_t(u*) ≈ 0 next to a face whose points are already fitted."""
     ex = max(B_prev - band, 0.0)
     q = 1.0 if ex == 0.0 else (float(np.sin(ex) / ex) if ex < np.pi else 0.0)
-    return band + ex * float(np.exp(-q * kappa * dt)) + displacement
+    return band + ex * float(np.exp(-q * kappa * dt)) + displacement + drift
 
 
 def pull_radius_2d(problem: Problem, weights, theta_star: float, sign: int, kappa0: float,

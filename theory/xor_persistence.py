@@ -110,7 +110,7 @@ _LAMBDA: dict = {}
 
 
 def _lambdify(expr: sp.Expr):
-    key = sp.srepr(expr)
+    key = expr  # sympy expressions hash structurally (and cache the hash); srepr cost 0.5 ms
     if key not in _LAMBDA:
         _LAMBDA[key] = sp.lambdify([ALPHA, MU, *RHO], expr, "numpy")
     return _LAMBDA[key]

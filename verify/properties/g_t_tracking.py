@@ -14,10 +14,12 @@ from numerics.tracking import (
     FineGrid,
     LaterSteps,
     follow_neurons,
+    landscape_change,
     record_step_sizes,
     track,
     train_later,
 )
+from theory.later_phase import residuals
 
 from ..example import Example
 from ..later_theory import later_of
@@ -105,8 +107,13 @@ def follow(p, run, t_escape: float, n_records: int, later):
     fine = FineGrid(p, tt, run.W_traj, run.a_traj, record_step_sizes(run.times, run.traj_steps),
                     sel, later.attractors, later.landscape)
     steps = record_step_sizes(run.times, run.traj_steps[sel])
+    # the landscape's change over the recording interval before each examined record
+    # (the envelope's drift term; the fine grid takes every interval's own)
+    changes = [0.0 if q == 0 else landscape_change(
+        p, later.landscape(p, residuals(p, run.W_traj[q - 1], run.a_traj[q - 1])),
+        later.landscape(p, residuals(p, run.W_traj[q], run.a_traj[q]))) for q in sel]
     return tr, follow_neurons(p, tr, run.W_traj[sel], run.a_traj[sel], steps,
-                              landscape=later.landscape, fine=fine)
+                              landscape=later.landscape, fine=fine, changes=changes)
 
 
 def check(ex: Example, theory, profile) -> Outcome:
