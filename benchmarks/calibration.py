@@ -83,13 +83,16 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--first-seed", type=int, default=1000)
+    ap.add_argument("--seed-list", default=None,
+                    help="comma-separated seeds (instead of --seeds/--first-seed)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default="calibration-runs")
     ap.add_argument("--only", choices=("true", "plants"), default=None)
     args = ap.parse_args(argv)
     out = Path(args.out)
     log, done = load_runs(out, _key)
-    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    seeds = ([int(x) for x in args.seed_list.split(",")] if args.seed_list else
+             list(range(args.first_seed, args.first_seed + args.seeds)))
     jobs = []
     if args.only in (None, "true"):
         jobs += [("true", s, None) for s in seeds]
