@@ -194,6 +194,37 @@ def test_g_t_tracking_growing_step_band_regression():
     assert o.evidence["worst_ratio"] < 1.0
 
 
+def test_g_t_tracking_landscape_drift_regression():
+    """A full-profile false alarm of g_t_tracking (seed 2012, shrunk: n = 10, d = 2, ReLU,
+    square loss): a neuron on a face whose points were already fitted (G_t ≈ ±1e-5 there) sat
+    4.23° from a kink attractor with G_t(u*) ≈ 1e-6, and drifted outwards by ~0.001° per
+    record while its envelope only contracted (40.67° against 40.66° after the attractor
+    moved).  The residuals the steps were taken on change between records; the envelope now
+    adds (|a|/|w|)·ρ·dt, ρ the landscape's change over the interval (0.0003–0.019° here)."""
+    o = BY_NAME["g_t_tracking"].check(_saved_example("g_t_tracking_drift_2012.npz"),
+                                      package_theory(), PROFILES["full"])
+    assert o.applicable and o.passed, o.message
+    assert o.evidence["worst_ratio"] < 1.0
+
+
+def test_xor_persistence_chattering_margin_regression():
+    """A full-profile false alarm of xor_persistence (seed 2012: α = 0.297, μ = 1.125, the
+    negative sign big, seed 42): the clusters chatter across their kinks with period two steps
+    and the margins with them; a record every 10 steps saw one phase, put the failure of the
+    max at −π/2 at t = 213.9 instead of 205.2, and the cluster left at 218.3, before the
+    predicted window [219.5, 224.8].  Every step is now recorded and the window runs from the
+    smaller to the larger margin of each pair of steps."""
+    X, y = xor_points(0.296875, 1.125)
+    ex = Example(X, y, "relu", "logistic", 42, {"alpha": 0.296875, "mu": 1.125, "big": -1},
+                 "xor")
+    o = BY_NAME["xor_persistence"].check(ex, package_theory(), PROFILE)
+    assert o.applicable and o.passed, o.message
+    row = [c for c in o.evidence["clusters"] if c["cluster"] == "max at theta = -pi/2"][0]
+    assert row["t_fail"] < 206 and row["predicted"][0] <= row["measured"] <= row["predicted"][1]
+    bad = BY_NAME["xor_persistence"].check(ex, planted("xor_swap_residuals"), PROFILE)
+    assert bad.applicable and not bad.passed, bad.message
+
+
 def _saved_example(name: str) -> Example:
     """A counterexample saved by the suite (tests/data), as the g_t_tracking strategy draws it
     (small initialisation)."""
