@@ -81,6 +81,27 @@ def first_order(rates) -> bool:
     return FIRST_ORDER_Q[0] <= d1 / d2 <= FIRST_ORDER_Q[1]
 
 
+def directions_first_order(ends, eta_f: float) -> bool:
+    """Do three settled end directions at η, η/2, η/4 (unit vectors, coarse to fine) show a step
+    bias of first order, so that the Richardson extrapolation of the finest pair can be trusted
+    (the directions' analogue of :func:`first_order`)?  Either both moves are within four
+    settle steps at the finest η (``4√2·η_f/16`` rad, the attractor threshold's own term), or
+    they point the same way and shrink by a factor in ``FIRST_ORDER_Q``.  (Seen otherwise at a
+    slow vertex: offsets 3.42°, 2.11°, 1.93°, 1.50° at η = 0.04 … 0.005, moves 0.18° then
+    0.43°; refined, the same probe came down to 0.49° and its extrapolation to 0.13°.)"""
+    if len(ends) < 3:
+        return False
+    e0, e1, e2 = (np.asarray(e, dtype=float) for e in ends[-3:])
+    d1, d2 = e0 - e1, e1 - e2
+    n1, n2 = float(np.linalg.norm(d1)), float(np.linalg.norm(d2))
+    floor = 4 * math.sqrt(2) * eta_f / 16
+    if n1 <= floor and n2 <= floor:
+        return True
+    if float(d1 @ d2) <= 0 or n2 == 0.0:
+        return False
+    return FIRST_ORDER_Q[0] <= n1 / n2 <= FIRST_ORDER_Q[1]
+
+
 @dataclass(frozen=True)
 class ProbeSettings:
     """How probes are run.  ``duration`` is in units of 1/λ (the probe's own growth rate),
@@ -131,6 +152,7 @@ class ProbeResult:
     rate_resolved: bool = True    # the last three levels' rates are first order (first_order)
     kink: bool = False            # a kink hyperplane passes through the start direction
     G_deficit: float = 0.0        # max_j s·(G(u) − G(u_j)) over the settled neurons' u_j
+    direction_resolved: bool = True  # the last three end directions are first order
 
     def near_start(self, extra_deg: float = 0.0) -> bool:
         """Did the (extrapolated) end direction stay within the start ring plus the
@@ -179,6 +201,8 @@ class ProbeResult:
             return "unresolved"
         a = self.level_angles_deg
         if len(a) >= 2 and a[-1] <= a[-2] / SHRINK:
+            return "unresolved"
+        if not self.direction_resolved:  # the extrapolated end direction is not trusted
             return "unresolved"
         if math.sqrt(2) * self.eta >= self.star / 2:
             return "unresolved"
@@ -465,12 +489,13 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
         for k in todo:
             (r1, g1), (r2, g2) = fits[k][-2], fits[k][-1]
             moved = float(angle_deg(ends[k][-1][1], ends[k][-2][1]))
+            eta_f = settings.eta / 2 ** int(level[k])
             agree = g1 and g2 and first_order([f[0] for f in fits[k][-3:]]) \
-                and moved <= PAIR_ANGLE_DEG
+                and moved <= PAIR_ANGLE_DEG \
+                and directions_first_order([e[1] for e in ends[k][-3:]], eta_f)
             # a settled offset that is still shrinking with η: refine while the budget lasts
             off_f = float(angle_deg(ends[k][-1][1], dirs[k]))
             off_c = float(angle_deg(ends[k][-2][1], dirs[k]))
-            eta_f = settings.eta / 2 ** int(level[k])
             band = math.degrees(4 * math.sqrt(2) * eta_f / 16)
             converging = off_f > band and off_f <= off_c / SHRINK
             # left while one step could still cross the star (√2·η_f ≥ ρ/2, the attractor
@@ -513,5 +538,8 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
                                star=float(stars[k]), rate_resolved=resolved,
                                kink=bool(kinks[k]),
                                G_deficit=_deficit(problem, dirs[k], int(signs[k]),
-                                                  [e[0] for e in ends[k][-2:]])))
+                                                  [e[0] for e in ends[k][-2:]]),
+                               direction_resolved=directions_first_order(
+                                   [e[1] for e in ends[k][-3:]],
+                                   settings.eta / 2 ** int(level[k]))))
     return out
