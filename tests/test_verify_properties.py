@@ -225,6 +225,24 @@ def test_xor_persistence_chattering_margin_regression():
     assert bad.applicable and not bad.passed, bad.message
 
 
+def test_clusters_match_slow_ridge_regression():
+    """A full-profile false alarm of clusters_match and width_independence (seed 2004: generic
+    n = 39, d = 3, ReLU, logistic): gradient descent at η = 0.02 held 36 of 256 neurons (3.5 %
+    of the mass) on a kink ridge 4.96° from a predicted vertex minimum for 700 time units — a
+    discrete equilibrium: the flow slides there at 7.8e-4 (0.011 λ_max).  An unmatched mass is
+    now re-judged at η/4, where the cluster reaches the vertex; the plants stay rejected (the
+    parametrised tests above)."""
+    from pathlib import Path
+
+    z = np.load(Path(__file__).with_name("data") / "clusters_match_ridge_2004.npz",
+                allow_pickle=False)
+    ex = Example(z["X"], z["y"], str(z["activation"]), str(z["loss"]), int(z["seed"]))
+    o = BY_NAME["clusters_match"].check(ex, package_theory(), PROFILE)
+    assert o.applicable and o.passed, o.message
+    (eta0, u0), (eta1, u1) = o.evidence["unmatched_by_eta"][:2]
+    assert u0 > 0.01 and u1 < 0.01 and eta1 == eta0 / 4
+
+
 def _saved_example(name: str) -> Example:
     """A counterexample saved by the suite (tests/data), as the g_t_tracking strategy draws it
     (small initialisation)."""
