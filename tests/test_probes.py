@@ -97,28 +97,32 @@ def test_directions_first_order():
     assert directions_first_order([unit(0.01), unit(0.02), unit(0.0)], 0.01)  # < 0.2°
 
 
-def test_slow_vertex_probe_is_refined_until_its_direction_is_first_order():
-    """A full-profile false alarm of growth_rates and claim_check (seed 2005: clustered n = 12,
-    d = 4, leaky ReLU 0.1, logistic; shrunk to n = 8): at a slow vertex extremum (0.156 λ_max,
-    two kink hyperplanes through it, star 3.7°) the settled offsets were 3.42°, 2.11°, 1.93°,
-    1.50° at η = 0.04 … 0.005 — still shrinking, but by 1.29 < SHRINK over the last halving,
-    so the pair was not refined and the extrapolation (1.06° against 0.54°) said "leaves".
-    The end directions' moves (0.18°, then 0.43°) were not of first order, so Richardson could
-    not be trusted: now such a pair is refined, and at η = 0.00125 the probe stays."""
+@pytest.mark.parametrize("name, rate, stopped", [
+    ("growth_rates_vertex_2005.npz", 0.0244191, 3),
+    ("growth_rates_kink_2005.npz", 0.2494089, 2)])
+def test_probe_is_refined_until_its_direction_is_first_order(name, rate, stopped):
+    """Two full-profile false alarms of growth_rates and claim_check (seed 2005).  (1) Clustered
+    n = 12, d = 4, leaky ReLU 0.1, logistic (shrunk to n = 8): at a slow vertex extremum (0.156
+    λ_max, two kink hyperplanes through it, star 3.7°) the settled offsets were 3.42°, 2.11°,
+    1.93°, 1.50° at η = 0.04 … 0.005 — still shrinking, but by 1.29 < SHRINK over the last
+    halving — and the pair extrapolated to 1.06° against 0.54°: "leaves".  (2) Generic n = 18,
+    d = 4, |z|, exponential (shrunk to logistic): offsets 1.09°, 1.14°, 0.92° at η = 0.04 …
+    0.01, extrapolated to 0.70° against 0.42°.  In both the end directions' moves were not of
+    first order, so Richardson could not be trusted: such a pair is now refined, and at
+    η = 0.00125 both probes stay."""
     from pathlib import Path
 
     from numerics.probes import probe_radius
 
-    z = np.load(Path(__file__).with_name("data") / "growth_rates_vertex_2005.npz",
-                allow_pickle=False)
+    z = np.load(Path(__file__).with_name("data") / name, allow_pickle=False)
     p = Example(z["X"], z["y"], str(z["activation"]), str(z["loss"]), 0).problem()
     pred = predict(p, basins=False)
     dirs = np.array([e.direction for e in pred.extrema])
     lam = np.array([e.growth_rate for e in pred.extrema])
     radii = [probe_radius(p, e.direction, e.sign, e.growth_rate, DEFAULT_PROBES)
              for e in pred.extrema]
-    k = int(np.argmin(np.abs(lam - 0.0244191)))
+    k = int(np.argmin(np.abs(lam - rate)))
     res = run_probes(p, dirs, [e.sign for e in pred.extrema], radii, lam, DEFAULT_PROBES)[k]
-    assert res.level_angles_deg[3] > 1.4  # where the old rule stopped
+    assert res.level_angles_deg[stopped] > 0.9  # where the old rule stopped
     assert res.direction_resolved and res.attractor() == "stays", res.level_angles_deg
     assert res.rate_resolved and abs(res.rate / lam[k] - 1) < 1e-3
