@@ -88,7 +88,7 @@ def directions_first_order(ends, eta_f: float) -> bool:
     settle steps at the finest η (``4√2·η_f/16`` rad, the attractor threshold's own term), or
     they point the same way and shrink by a factor in ``FIRST_ORDER_Q``.  (Seen otherwise at a
     slow vertex: offsets 3.42°, 2.11°, 1.93°, 1.50° at η = 0.04 … 0.005, moves 0.18° then
-    0.43°; refined, the same probe came down to 0.49° and its extrapolation to 0.13°.)"""
+    0.43°; refined, the same probe came down to 0.48° and its extrapolation to 0.11°.)"""
     if len(ends) < 3:
         return False
     e0, e1, e2 = (np.asarray(e, dtype=float) for e in ends[-3:])
@@ -527,6 +527,7 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
                                    kink=bool(kinks[k])))
             continue
         (U_f, end_f), (_, end_c) = ends[k][-1], ends[k][-2]
+        eta_f = float(settings.eta / 2 ** int(level[k]))
         (r1, g1), (r2, g2) = fits[k][-2], fits[k][-1]
         rate = 2 * r2 - r1  # Richardson on the rates (module doc)
         resolved = first_order([f[0] for f in fits[k][-3:]])
@@ -536,7 +537,7 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
                                float(durations[k]), angle_deg(U_f, dirs[k]), extrap,
                                float(angle_deg(extrap, dirs[k])), (r1, r2), float(rate),
                                float(abs(r2 - r1)), g1 and g2,
-                               float(settings.eta / 2 ** int(level[k])),
+                               eta_f,
                                int(steps[k] + len(ends[k]) * settings.settle_steps),
                                angle_uncertainty_deg=float(angle_deg(end_f, end_c)),
                                level_angles_deg=tuple(float(angle_deg(e[1], dirs[k]))
@@ -546,6 +547,5 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
                                G_deficit=_deficit(problem, dirs[k], int(signs[k]),
                                                   [e[0] for e in ends[k][-2:]]),
                                direction_resolved=directions_first_order(
-                                   [e[1] for e in ends[k][-3:]],
-                                   settings.eta / 2 ** int(level[k]))))
+                                   [e[1] for e in ends[k][-3:]], eta_f)))
     return out
