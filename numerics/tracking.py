@@ -287,6 +287,17 @@ def record_step_sizes(times, traj_steps) -> np.ndarray:
     return out
 
 
+_SLOPES: dict = {}
+
+
+def _max_activation_slope(name: str, act) -> float:
+    """max|σ'|, attained on [−10, 10] for every activation here (1 for the piecewise-linear ones
+    with |γ| ≤ 1, 1.13 for GELU); computed once per activation (the fine grid asks per record)."""
+    if name not in _SLOPES:
+        _SLOPES[name] = float(np.max(np.abs(act.numpy_deriv(np.linspace(-10, 10, 4001)))))
+    return _SLOPES[name]
+
+
 def landscape_change(problem, weights_prev, weights) -> float:
     """A bound on the change of the slope ``dG/dθ`` anywhere on the circle between two
     landscapes (loss weights ``weights_prev`` → ``weights``, d = 2):
@@ -295,9 +306,7 @@ def landscape_change(problem, weights_prev, weights) -> float:
     steps were taken on can be from the records' (gradient descent's residuals move between
     records, and chatter where other neurons chatter on kinks)."""
     X = np.asarray(problem.X, dtype=float)
-    # max|σ'|: attained on [−10, 10] for every activation here (1 for the piecewise-linear
-    # ones with |γ| ≤ 1, 1.13 for GELU)
-    lip = float(np.max(np.abs(problem.activation.numpy_deriv(np.linspace(-10, 10, 4001)))))
+    lip = _max_activation_slope(str(problem.activation), problem.activation)
     dw = np.abs(np.asarray(weights, dtype=float) - np.asarray(weights_prev, dtype=float))
     return float(lip * np.sum(dw * np.linalg.norm(X, axis=1)) / len(X))
 

@@ -109,9 +109,10 @@ def follow(p, run, t_escape: float, n_records: int, later):
     steps = record_step_sizes(run.times, run.traj_steps[sel])
     # the landscape's change over the recording interval before each examined record
     # (the envelope's drift term; the fine grid takes every interval's own)
+    # (the examined records' residuals are the tracking's own, R.r)
     changes = [0.0 if q == 0 else landscape_change(
         p, later.landscape(p, residuals(p, run.W_traj[q - 1], run.a_traj[q - 1])),
-        later.landscape(p, residuals(p, run.W_traj[q], run.a_traj[q]))) for q in sel]
+        later.landscape(p, R.r)) for q, R in zip(sel, tr.records)]
     return tr, follow_neurons(p, tr, run.W_traj[sel], run.a_traj[sel], steps,
                               landscape=later.landscape, fine=fine, changes=changes)
 
