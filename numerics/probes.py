@@ -58,6 +58,11 @@ SHRINK = 1.3
 #: where the Richardson remainder |Bη²/2| is at most 0.17 of the correction |r(η) − r(η/2)|
 #: that the probe reports as its uncertainty.
 FIRST_ORDER_Q = (1.5, 2.5)
+#: A probe's long settle (see :func:`run_probes`) lasts LONG_SETTLE/λ̂ at η/16: an offset left
+#: by the chattering band (≤ one step, √2·η rad) decays at least like e^{−λ̂t} on the way back
+#: (the sphere's contraction; a sliding slope only adds to it), so e^{−3} < 1/16 of it is
+#: left: below the band of the finer step.
+LONG_SETTLE = 3.0
 #: Rate differences below this fraction of the rate count as settled (an eighth of the claim
 #: check's 0.2 % floor): there is no bias left to extrapolate.
 RATE_SETTLED = 2.5e-4
@@ -153,6 +158,7 @@ class ProbeResult:
     kink: bool = False            # a kink hyperplane passes through the start direction
     G_deficit: float = 0.0        # max_j s·(G(u) − G(u_j)) over the settled neurons' u_j
     direction_resolved: bool = True  # the last three end directions are first order
+    long_settle: bool = False     # the end directions were read after a long settle
 
     def near_start(self, extra_deg: float = 0.0) -> bool:
         """Did the (extrapolated) end direction stay within the start ring plus the
@@ -409,22 +415,25 @@ def _train(problem, W0, a0, etas, durations, settings, device):
                          device=device)
 
 
-def _settled_ends(problem, runs, etas, settings, device):
-    """For each run: ``settle_steps`` more steps at a sixteenth of its step parameter
-    ``etas[i]`` (this collapses the chattering band), then (per-neuron directions,
-    mass-weighted mean direction).  One batched call for all runs."""
-    W = torch.tensor(np.stack([run.W for run in runs]))
-    a = torch.tensor(np.stack([run.a for run in runs]))
-    settled = train_batched([problem] * len(runs), W, a, adaptive=True,
+def _settled_ends(problem, states, etas, settings, device, times=None):
+    """For each final state (W, a) of a run at step parameter ``etas[i]``: ``settle_steps``
+    more steps at a sixteenth of it (this collapses the chattering band), or — with
+    ``times`` — steps at a sixteenth for ``times[i]`` time units (:data:`LONG_SETTLE`); then
+    (per-neuron directions, mass-weighted mean direction).  One batched call for all."""
+    W = torch.tensor(np.stack([w for w, _ in states]))
+    a = torch.tensor(np.stack([b for _, b in states]))
+    limit = dict(steps=settings.settle_steps) if times is None else \
+        dict(t_max=np.asarray(times, dtype=float))
+    settled = train_batched([problem] * len(states), W, a, adaptive=True,
                             eta=np.asarray(etas, dtype=float) / 16, lr_max=1e300,
-                            steps=settings.settle_steps, device=device)
+                            device=device, **limit)
     out = []
     for run in settled:
         U = directions(run.W)
         msq = (run.W ** 2).sum(1) + run.a ** 2
         mean = (U * (msq / msq.max())[:, None]).sum(0) if msq.max() > 0 else U.sum(0)
         out.append((U, mean / max(np.linalg.norm(mean), 1e-300)))
-    return out
+    return out, [run.steps for run in settled]
 
 
 def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEFAULT_PROBES,
@@ -465,6 +474,7 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
 
     fits = {k: [] for k in range(K)}
     ends = {k: [] for k in range(K)}
+    finals = {k: [] for k in range(K)}  # each level's final (W, a, η), before settling
     steps = {k: 0 for k in range(K)}
 
     def train_members(members):
@@ -474,11 +484,13 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
         ks = [k for k, _ in members]
         etas = np.array([settings.eta / 2 ** int(j) for _, j in members])
         runs = _train(problem, W0[ks], a0[ks], etas, durations[ks], settings, device)
-        for k, run, end in zip(ks, runs, _settled_ends(problem, runs, etas, settings,
-                                                       device)):
+        settled, _ = _settled_ends(problem, [(run.W, run.a) for run in runs], etas, settings,
+                                   device)
+        for k, run, end, eta in zip(ks, runs, settled, etas):
             fits[k].append(_fit_rate(run, durations[k]))
             steps[k] += run.steps
             ends[k].append(end)
+            finals[k].append((run.W, run.a, float(eta)))
 
     # Three levels (η_{j−1}, η_j, η_{j+1}) from the start, one coarser than the base pair:
     # the Richardson pair (η_j, η_{j+1}) is trusted only when the rate differences of the
@@ -490,7 +502,7 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
     for _ in range(settings.refinements):
         again = []
         for k in todo:
-            (r1, g1), (r2, g2) = fits[k][-2], fits[k][-1]
+            (_, g1), (_, g2) = fits[k][-2], fits[k][-1]
             moved = float(angle_deg(ends[k][-1][1], ends[k][-2][1]))
             eta_f = settings.eta / 2 ** int(level[k])
             # Richardson on the end directions too: they must be of first order (seen: a slow
@@ -516,36 +528,68 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
             break
         level[todo] += 1
         train_members([(k, int(level[k])) for k in todo])
-    out = []
-    nan = float("nan")
-    for k in range(K):
+    def result(k):
         if not live[k]:
-            out.append(ProbeResult(dirs[k].copy(), int(signs[k]), float(radii[k]),
-                                   float(durations[k]), np.full(P, nan), dirs[k].copy(), nan,
-                                   (nan, nan), nan, nan, False, nan, int(cost[k]),
-                                   skipped=True, star=float(stars[k]), rate_resolved=False,
-                                   kink=bool(kinks[k])))
-            continue
+            nan = float("nan")
+            return ProbeResult(dirs[k].copy(), int(signs[k]), float(radii[k]),
+                               float(durations[k]), np.full(P, nan), dirs[k].copy(), nan,
+                               (nan, nan), nan, nan, False, nan, int(cost[k]), skipped=True,
+                               star=float(stars[k]), rate_resolved=False, kink=bool(kinks[k]))
         (U_f, end_f), (_, end_c) = ends[k][-1], ends[k][-2]
         eta_f = float(settings.eta / 2 ** int(level[k]))
         (r1, g1), (r2, g2) = fits[k][-2], fits[k][-1]
         rate = 2 * r2 - r1  # Richardson on the rates (module doc)
-        resolved = first_order([f[0] for f in fits[k][-3:]])
         extrap = 2 * end_f - end_c  # and on the end directions
         extrap /= max(np.linalg.norm(extrap), 1e-300)
-        out.append(ProbeResult(dirs[k].copy(), int(signs[k]), float(radii[k]),
-                               float(durations[k]), angle_deg(U_f, dirs[k]), extrap,
-                               float(angle_deg(extrap, dirs[k])), (r1, r2), float(rate),
-                               float(abs(r2 - r1)), g1 and g2,
-                               eta_f,
-                               int(steps[k] + len(ends[k]) * settings.settle_steps),
-                               angle_uncertainty_deg=float(angle_deg(end_f, end_c)),
-                               level_angles_deg=tuple(float(angle_deg(e[1], dirs[k]))
-                                                      for e in ends[k]),
-                               star=float(stars[k]), rate_resolved=resolved,
-                               kink=bool(kinks[k]),
-                               G_deficit=_deficit(problem, dirs[k], int(signs[k]),
-                                                  [e[0] for e in ends[k][-2:]]),
-                               direction_resolved=directions_first_order(
-                                   [e[1] for e in ends[k][-3:]], eta_f)))
+        return ProbeResult(dirs[k].copy(), int(signs[k]), float(radii[k]),
+                           float(durations[k]), angle_deg(U_f, dirs[k]), extrap,
+                           float(angle_deg(extrap, dirs[k])), (r1, r2), float(rate),
+                           float(abs(r2 - r1)), g1 and g2, eta_f,
+                           int(steps[k] + len(ends[k]) * settings.settle_steps + extra[k]),
+                           angle_uncertainty_deg=float(angle_deg(end_f, end_c)),
+                           level_angles_deg=tuple(float(angle_deg(e[1], dirs[k]))
+                                                  for e in ends[k]),
+                           star=float(stars[k]),
+                           rate_resolved=first_order([f[0] for f in fits[k][-3:]]),
+                           kink=bool(kinks[k]),
+                           G_deficit=_deficit(problem, dirs[k], int(signs[k]),
+                                              [e[0] for e in ends[k][-2:]]),
+                           direction_resolved=directions_first_order(
+                               [e[1] for e in ends[k][-3:]], eta_f),
+                           long_settle=bool(long[k]))
+
+    long = np.zeros(K, bool)
+    extra = np.zeros(K, int)  # steps of the long settles
+    out = [result(k) for k in range(K)]
+    # The settle's premise — a few hundred steps at η/16 collapse the chattering band — fails
+    # where the way back is slow: at a kink whose one side pushes a neuron out by a whole step
+    # (up to √2·η rad) and whose other side returns it only at the sphere's contraction λ·offset
+    # (seen: a vertex with slowest slope 5e-4 λ; offsets 0.39°, 0.19°, 0.16°, 0.17° at
+    # η = 0.04 … 0.005, each a sample of a sawtooth of period ~1.4/λ and height ∝ η).  A probe
+    # that does not stay, but ended within its ring plus one step of its start, is settled again
+    # at η/16 for LONG_SETTLE/λ̂ (λ̂ its fitted rate): every offset left by the band decays at
+    # least like e^{−λ̂t} to below the band of the finer step, and the verdict is read again.
+    # The long settle costs 16·LONG_SETTLE·ρ/(λ̂·η) steps per level (ρ the relative rate at u,
+    # :func:`relative_rate`); it runs only within twice a probe's step budget.
+    def long_cost(k):
+        lam = max(fits[k][-1][0], 1e-300)
+        return sum(16 * LONG_SETTLE * relative_rate(problem, dirs[k]) / (lam * eta)
+                   for _, _, eta in finals[k])
+
+    redo = [k for k in range(K) if live[k] and out[k].grew and out[k].attractor() != "stays"
+            and out[k].level_angles_deg[-1] <= math.degrees(out[k].radius
+                                                            + math.sqrt(2) * out[k].eta)
+            and long_cost(k) <= 2 * settings.max_steps]
+    if redo:
+        members = [(k, i) for k in redo for i in range(len(finals[k]))]
+        states = [finals[k][i][:2] for k, i in members]
+        etas = [finals[k][i][2] for k, i in members]
+        times = [LONG_SETTLE / max(fits[k][-1][0], 1e-300) for k, _ in members]
+        settled, taken = _settled_ends(problem, states, etas, settings, device, times)
+        for (k, i), end, n_steps in zip(members, settled, taken):
+            ends[k][i] = end
+            extra[k] += n_steps
+        for k in redo:
+            long[k] = True
+            out[k] = result(k)
     return out

@@ -126,3 +126,30 @@ def test_probe_is_refined_until_its_direction_is_first_order(name, rate, stopped
     assert res.level_angles_deg[stopped] > 0.9  # where the old rule stopped
     assert res.direction_resolved and res.attractor() == "stays", res.level_angles_deg
     assert res.rate_resolved and abs(res.rate / lam[k] - 1) < 1e-3
+
+
+def test_a_slow_kink_band_is_settled_long_enough_to_collapse():
+    """A full-profile false alarm of growth_rates (seed 2009: generic n = 23, d = 4, ReLU,
+    logistic): at a vertex extremum (λ = 0.0413, two kink hyperplanes through it, slowest slope
+    κ = 2.2e-5 = 5e-4 λ) one side pushes a neuron across a kink by a whole step while the way
+    back runs only at ~λ·offset, so the chattering is a sawtooth of height ∝ η and period
+    ~1.4/λ that the 200-step settle cannot collapse: settled offsets 0.39°, 0.19°, 0.16°,
+    0.17° at η = 0.04 … 0.005 (samples of the sawtooth), extrapolated to 0.18° against a
+    threshold of 0.12°: "leaves".  Settled again for 3/λ̂ at η/16, the offsets are 0.086°,
+    0.040°, 0.027°, 0.010° and the probe stays; its rate was right all along (1e-6)."""
+    from pathlib import Path
+
+    from numerics.probes import probe_radius
+
+    z = np.load(Path(__file__).with_name("data") / "growth_rates_sawtooth_2009.npz",
+                allow_pickle=False)
+    p = Example(z["X"], z["y"], str(z["activation"]), str(z["loss"]), 0).problem()
+    e = min(predict(p, basins=False).extrema, key=lambda e: abs(e.growth_rate - 0.0413137))
+    u = np.asarray(e.direction, float)
+    r = probe_radius(p, u, e.sign, e.growth_rate, DEFAULT_PROBES)
+    res = run_probes(p, u[None], [e.sign], [r], [e.growth_rate], DEFAULT_PROBES,
+                     seed=int(z["seed"]))[0]
+    assert res.long_settle and res.attractor() == "stays", res.level_angles_deg
+    assert res.end_angle_deg < 0.05 and res.level_angles_deg[-1] < 0.05
+    assert res.rate_resolved and abs(res.rate / e.growth_rate - 1) < 1e-4
+

@@ -251,3 +251,48 @@ def _saved_example(name: str) -> Example:
     z = np.load(Path(__file__).with_name("data") / name, allow_pickle=False)
     return Example(z["X"], z["y"], str(z["activation"]), str(z["loss"]), int(z["seed"]),
                    {"init": "small_a"})
+
+
+def test_extrema_complete_slow_ridge_regression():
+    """A full-profile false alarm of extrema_certified_complete (seed 2007: clustered n = 5,
+    d = 3, leaky ReLU 0.1, square loss): two of 300 descending sphere flows sat on the kink
+    ridge ⟨u, x₃⟩ = 0, whose along-ridge slope is ~1/60 of its cross slope, 50–58° from the
+    predicted minimum it leads to (G = −7.5e-5, basin 0.2 %): the subgradient steps zigzagged
+    across the ridge.  The second pass now walks the kink arrangement exactly along the
+    steepest direction (on the ridge: along it), and both flows end on that minimum.  Dropping
+    that small-basin minimum from the prediction is still rejected."""
+    from pathlib import Path
+
+    z = np.load(Path(__file__).with_name("data") / "extrema_complete_ridge_2007.npz",
+                allow_pickle=False)
+    ex = Example(z["X"], z["y"], str(z["activation"]), str(z["loss"]), int(z["seed"]))
+    prop = BY_NAME["extrema_certified_complete"]
+    o = prop.check(ex, package_theory(), PROFILE)
+    assert o.applicable and o.passed, o.message
+    bad = prop.check(ex, planted("drop_slowest", None), PROFILE)
+    assert bad.applicable and not bad.passed, bad.message
+
+
+def test_sliding_walk_follows_a_ridge_and_leaves_a_vertex_by_a_narrow_cone():
+    """The exact arrangement walk ends where no direction ascends: from a point on the seed-2007
+    ridge (and from the non-extremal vertex of two ridges where a walk that projected onto every
+    attracting ridge stopped: its descent cone is 0.13 % of the directions) it reaches the
+    certified minimum; the subgradient pass from the same point does not."""
+    from pathlib import Path
+
+    from theory.certificate import certify
+    from theory.extrema import predict
+    from verify.properties.extrema_complete import sliding_flow_ends, sphere_flow_ends
+
+    z = np.load(Path(__file__).with_name("data") / "extrema_complete_ridge_2007.npz",
+                allow_pickle=False)
+    p = Example(z["X"], z["y"], str(z["activation"]), str(z["loss"]), 0).problem()
+    u_min = min(predict(p, basins=False).extrema, key=lambda e: e.growth_rate).direction
+    starts = np.array([[0.99872349, -0.01988927, 0.04643063],     # on the ridge, 49.7° away
+                       [0.97756735, 0.00777916, -0.21047937]])    # the vertex, 64.6° away
+    s = -np.ones(2)
+    ends = sliding_flow_ends(p, starts, s)
+    assert np.degrees(np.arccos(np.clip(ends @ u_min, -1, 1))).max() < 1e-6
+    assert certify(p, ends[0], -1).passed
+    old = sphere_flow_ends(p, starts[:1], s[:1], steps=20000, eta0=0.01, eta1=1e-8)
+    assert np.degrees(np.arccos(np.clip(old @ u_min, -1, 1))).min() > 1.0
