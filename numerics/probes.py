@@ -28,7 +28,8 @@ A probe answers, by real training, two questions about one direction u of sign s
 The probe's initial scale ε is chosen so that the output stays negligible (≤ 1e-6) for the
 whole run: the probe measures the early-phase (f ≈ 0) dynamics, i.e. the claim about G, not the
 fitting phase.  A last short segment at η/16 collapses the chattering band before the final
-directions are read.  All probes of one call train together in one batched tensor program.
+directions are read; where the way back to a kink is slow, that takes a long segment
+(``LONG_SETTLE``/λ̂, see :func:`run_probes`).  All probes of one call train together in one batched tensor program.
 """
 
 from __future__ import annotations

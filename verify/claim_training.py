@@ -130,7 +130,8 @@ def probe_side(problem, claim: Claim, settings: ProbeSettings = DEFAULT_PROBES,
                "end_direction": [round(float(v), 6) for v in p.end_direction],
                "angle_threshold_deg": math.degrees(tau), "fitted_rate": p.rate,
                "rates_eta_pair": list(p.rates), "rate_tolerance": rtol,
-               "claimed_rate": c.growth_rate, "steps": p.steps}
+               "claimed_rate": c.growth_rate, "steps": p.steps,
+               "long_settle": p.long_settle}
         rows.append(row)
         if not p.grew:
             findings.append(Finding("training", k, "no_growth",

@@ -16,7 +16,9 @@ from .base import Outcome, Property, no_prediction, r
 CLAIM = ("A neuron at a predicted extremum u_k grows like exp(λ_k t) with λ_k = |G(u_k)|: for "
          "EVERY predicted extremum (the slowest included) a balanced probe started in its star "
          "stays (its Richardson-extrapolated end direction within the size of that correction "
-         "plus 4√2·η_f/16 rad) and its Richardson-extrapolated, Euler-consistent growth rate "
+         "plus 4√2·η_f/16 rad; a probe that does not, but ended within its start ring plus "
+         "one step, is first settled again for 3/λ̂ at η/16) and its Richardson-extrapolated, "
+         "Euler-consistent growth rate "
          "equals λ_k within |λ̂(η/2) − λ̂(η)| + 0.2 %.  Excluded and listed: probes needing "
          f"more than {DEFAULT_PROBES.max_steps} steps; rates whose step bias is not of first "
          "order over three step sizes; directions of kink probes that end inside their start "
@@ -60,7 +62,7 @@ def check(ex: Example, theory, profile) -> Outcome:
                      "fitted": r(pr.rate), "rel_error": r(rel, 3),
                      "tolerance_rel": r(tol / e.growth_rate, 3),
                      "end_angle_deg": r(pr.end_angle_deg, 3), "attractor": verdict,
-                     "rate_resolved": pr.rate_resolved})
+                     "rate_resolved": pr.rate_resolved, "long_settle": pr.long_settle})
         if not pr.grew:
             problems.append(f"extremum {k}: the probe did not grow (predicted "
                             f"{e.growth_rate:.5g})")
