@@ -65,9 +65,18 @@ def sphere_flow_ends(p, U0, s, steps=1500, eta0=0.05, eta1=1e-6):
 THROUGH = 1e-12
 
 
+def _span(vectors) -> np.ndarray:
+    """An orthonormal basis (columns) of the span of ``vectors`` (rank-revealing: a vector in
+    the span of the others adds nothing)."""
+    A = np.column_stack(vectors)
+    U, sv, _ = np.linalg.svd(A, full_matrices=False)
+    return U[:, sv > 1e-10 * max(sv.max(), 1e-300)]
+
+
 class _Arrangement:
     """The kink hyperplanes ⟨u, x_i⟩ = 0 of a piecewise-linear G = (1/n) Σ c_i σ(⟨u, x_i⟩)
-    (points with c_i = 0 put no kink into G) and the one-sided gradients across them."""
+    (points with c_i = 0 put no kink into G; points on one line share a hyperplane) and the
+    one-sided gradients across them."""
 
     def __init__(self, p):
         nrm = np.linalg.norm(p.X, axis=1)
@@ -79,33 +88,50 @@ class _Arrangement:
         # a rate below ~1e-12 of the gradient's size is rounding: no direction ascends
         self.rate_floor = 1e-12 * float(np.sum(np.abs(self.cn) * nrm))
 
+    def _hyperplanes(self, near):
+        """``near`` points grouped by hyperplane: [(representative, [(point, ±1), ...])], the
+        sign telling whether the point's normal is the representative's or its opposite."""
+        groups = []
+        for i in near:
+            for rep, members in groups:
+                cos = float(self.Xn[i] @ self.Xn[rep])
+                if abs(abs(cos) - 1.0) <= 1e-12:
+                    members.append((i, 1.0 if cos > 0 else -1.0))
+                    break
+            else:
+                groups.append((i, [(i, 1.0)]))
+        return groups
+
     def steepest(self, u, s, near):
         """The steepest ascent direction of s·G at unit ``u``: (rate, unit tangent h or None,
-        the hyperplanes h lies on).  Near u, G(u + th) = G(u) + t·G'(u; h) with G' linear on
-        each face of the arrangement of the hyperplanes ⟨h, x_i⟩ = 0, i in ``near`` (those
-        through u); the maximiser of s·G' over unit h lies in the relative interior of one face
-        (the hyperplanes it lies on, the signs of the others), where it is the projection of that
-        face's gradient onto the face's span.  So enumerating the 3^|near| faces and keeping the
-        feasible projections is exact.  h is None when no direction ascends: u is a local
-        extremum of s·G (a piecewise-linear G is conical near u)."""
+        the points whose hyperplanes h lies on).  Near u, G(u + th) = G(u) + t·G'(u; h) with G'
+        linear on each face of the arrangement of the hyperplanes ⟨h, x_i⟩ = 0, i in ``near``
+        (those through u); the maximiser of s·G' over unit h lies in the relative interior of
+        one face (the hyperplanes it lies on, the signs of the others), where it is the
+        projection of that face's gradient onto the face's span.  So enumerating the 3^k faces
+        of the k hyperplanes and keeping the feasible projections is exact.  h is None when no
+        direction ascends: u is a local extremum of s·G (a piecewise-linear G is conical near
+        u)."""
         z = self.X @ u
         far = np.ones(len(z), bool)
         far[near] = False
         g_far = (self.cn[far] * np.where(z[far] > 0, 1.0, self.gamma)) @ self.X[far]
+        planes = self._hyperplanes(near)
         best = (self.rate_floor, None, ())
-        for signs in itertools.product((-1, 0, 1), repeat=len(near)):
-            on = [i for i, a in zip(near, signs) if a == 0]
+        for signs in itertools.product((-1, 0, 1), repeat=len(planes)):
             g = g_far.copy()
-            for i, a in zip(near, signs):
-                if a != 0:
-                    g += self.cn[i] * (1.0 if a > 0 else self.gamma) * self.X[i]
-            Q = np.linalg.qr(np.column_stack([u] + [self.Xn[i] for i in on]))[0]
+            for (_, members), a in zip(planes, signs):
+                for i, o in members if a != 0 else ():
+                    g += self.cn[i] * (1.0 if a * o > 0 else self.gamma) * self.X[i]
+            on = [rep for (rep, _), a in zip(planes, signs) if a == 0]
+            Q = _span([u] + [self.Xn[i] for i in on])
             h = s * (g - Q @ (Q.T @ g))
             rate = float(np.linalg.norm(h))
             if rate <= best[0]:
                 continue
             h /= rate
-            if all(a * (self.Xn[i] @ h) > THROUGH for i, a in zip(near, signs) if a != 0):
+            if all(a * (self.Xn[rep] @ h) > THROUGH
+                   for (rep, _), a in zip(planes, signs) if a != 0):
                 best = (rate, h, tuple(on))
         return best
 
@@ -148,7 +174,7 @@ def sliding_flow_ends(p, U0, s, steps=4000, eta0=0.02, eta1=1e-8):
             u = math.cos(t) * u + math.sin(t) * h
             keep = list(on) + landed
             if keep:  # on the hyperplanes the step lies on (and the one it landed on)
-                Q = np.linalg.qr(arr.Xn[keep].T)[0]
+                Q = _span([arr.Xn[i] for i in keep])
                 u = u - Q @ (Q.T @ u)
             u /= np.linalg.norm(u)
         out[k] = u
