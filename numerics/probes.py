@@ -29,7 +29,8 @@ The probe's initial scale ε is chosen so that the output stays negligible (≤ 
 whole run: the probe measures the early-phase (f ≈ 0) dynamics, i.e. the claim about G, not the
 fitting phase.  A last short segment at η/16 collapses the chattering band before the final
 directions are read; where the way back to a kink is slow, that takes a long segment
-(``LONG_SETTLE``/λ̂, see :func:`run_probes`).  All probes of one call train together in one batched tensor program.
+(``LONG_SETTLE``/λ̂, see :func:`run_probes`).  All probes of one call train together in one
+batched tensor program.
 """
 
 from __future__ import annotations
@@ -455,7 +456,8 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
     one batched program for the first three levels of every probe (:func:`base_level`, from
     the star at each direction, with ``through`` as in :func:`star_radius`) and one per
     refinement round, so the wall time follows the slowest member of a round, not the sum
-    over levels."""
+    over levels.  A probe that does not stay but ended within its ring plus one step is settled
+    again, every level, for ``LONG_SETTLE``/λ̂ (see the comment at that step)."""
     dirs = np.asarray(dirs, dtype=float)
     radii = np.asarray(radii, dtype=float)
     rates = np.asarray(rates, dtype=float)
@@ -529,6 +531,7 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
             break
         level[todo] += 1
         train_members([(k, int(level[k])) for k in todo])
+
     def result(k):
         if not live[k]:
             nan = float("nan")
@@ -557,9 +560,9 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
                                               [e[0] for e in ends[k][-2:]]),
                            direction_resolved=directions_first_order(
                                [e[1] for e in ends[k][-3:]], eta_f),
-                           long_settle=bool(long[k]))
+                           long_settle=bool(settled_long[k]))
 
-    long = np.zeros(K, bool)
+    settled_long = np.zeros(K, bool)
     extra = np.zeros(K, int)  # steps of the long settles
     out = [result(k) for k in range(K)]
     # The settle's premise — a few hundred steps at η/16 collapse the chattering band — fails
@@ -591,6 +594,6 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
             ends[k][i] = end
             extra[k] += n_steps
         for k in redo:
-            long[k] = True
+            settled_long[k] = True
             out[k] = result(k)
     return out
