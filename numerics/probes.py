@@ -575,10 +575,12 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
     # least like e^{−λ̂t} to below the band of the finer step, and the verdict is read again.
     # The long settle costs 16·LONG_SETTLE·ρ/(λ̂·η) steps per level (ρ the relative rate at u,
     # :func:`relative_rate`); it runs only within twice a probe's step budget.
+    def settle_time(k):
+        return LONG_SETTLE / max(fits[k][-1][0], 1e-300)
+
     def long_cost(k):
-        lam = max(fits[k][-1][0], 1e-300)
-        return sum(16 * LONG_SETTLE * relative_rate(problem, dirs[k]) / (lam * eta)
-                   for _, _, eta in finals[k])
+        return 16 * settle_time(k) * relative_rate(problem, dirs[k]) * sum(
+            1 / eta for _, _, eta in finals[k])
 
     redo = [k for k in range(K) if live[k] and out[k].grew and out[k].attractor() != "stays"
             and out[k].level_angles_deg[-1] <= math.degrees(out[k].radius
@@ -588,7 +590,7 @@ def run_probes(problem, dirs, signs, radii, rates, settings: ProbeSettings = DEF
         members = [(k, i) for k in redo for i in range(len(finals[k]))]
         states = [finals[k][i][:2] for k, i in members]
         etas = [finals[k][i][2] for k, i in members]
-        times = [LONG_SETTLE / max(fits[k][-1][0], 1e-300) for k, _ in members]
+        times = [settle_time(k) for k, _ in members]
         settled, taken = _settled_ends(problem, states, etas, settings, device, times)
         for (k, i), end, n_steps in zip(members, settled, taken):
             ends[k][i] = end

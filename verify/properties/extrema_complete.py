@@ -70,6 +70,8 @@ def _span(vectors) -> np.ndarray:
     the span of the others adds nothing)."""
     A = np.column_stack(vectors)
     U, sv, _ = np.linalg.svd(A, full_matrices=False)
+    # a dependent vector leaves a singular value at float64 rounding (~1e-16 of the largest);
+    # 1e-10 keeps every independent normal at an angle above ~1e-10 rad from the others' span
     return U[:, sv > 1e-10 * max(sv.max(), 1e-300)]
 
 
